@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the system packages the test suite uses, only when missing (Debian/Ubuntu, needs root or sudo).
+#   coturn            real TURN/STUN server (turn-check, relay-only transfers, RFC 5780 NAT tests)
+#   nftables iproute2 conntrack   real NATs in network namespaces (nat-probe tests)
+#   stun-client       Debian's RFC 3489 `stun` client (reference for the embedded STUN server)
+#   chromium ffmpeg   real browser against the companion page; ffprobe judges recordings
+#   openssl           certificates for TLS tests
+set -euo pipefail
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have turnserver || need+=(coturn)
+have nft || need+=(nftables)
+have ip || need+=(iproute2)
+have tc || need+=(iproute2)
+have conntrack || need+=(conntrack)
+have stun || need+=(stun-client)
+have chromium || need+=(chromium)
+have ffprobe || need+=(ffmpeg)
+have openssl || need+=(openssl)
+if [ ${#need[@]} -eq 0 ]; then
+  echo "install-test-deps: everything present"
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-test-deps: installing ${need[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Debian starts coturn as a service on install on some images; the tests start their own instances.
+$SUDO systemctl disable --now coturn >/dev/null 2>&1 || true
