@@ -95,18 +95,40 @@ export interface StunTransactionResult {
   transmissions: number;
 }
 
-/** Bind a UDP socket for STUN. A permanent no-op 'error' listener keeps late ICMP errors from crashing the process. */
+/**
+ * Bind a UDP socket for STUN. A permanent no-op 'error' listener keeps late ICMP errors from crashing the process.
+ *
+ * Trap avoided: Linux releases a kernel-chosen (port 0) port when a UDP socket is disconnected (udp_disconnect
+ * unhashes sockets without SOCK_BINDPORT_LOCK), so after `connect: true` the next send would come from a NEW port
+ * and wreck every mapping comparison. So for port 0 we let the kernel pick a free port, then bind a fresh socket to
+ * that port explicitly, which locks it.
+ */
 export async function createStunSocket(opts: { family?: 4 | 6; address?: string; port?: number } = {}): Promise<dgram.Socket> {
   const family = opts.family ?? (opts.address && isIP(opts.address) === 6 ? 6 : 4);
+  const address = opts.address ?? (family === 6 ? '::' : '0.0.0.0');
+  if (opts.port !== undefined && opts.port !== 0) return bindUdp(family, address, opts.port);
+  for (let attempt = 0; ; attempt++) {
+    const probe = await bindUdp(family, address, 0);
+    const port = probe.address().port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    try {
+      return await bindUdp(family, address, port);
+    } catch (e) {
+      // Someone took the port in between: pick another.
+      if (!(e instanceof RtcError && e.code === 'RTC_ERR_LISTEN') || attempt >= 5) throw e;
+    }
+  }
+}
+
+async function bindUdp(family: 4 | 6, address: string, port: number): Promise<dgram.Socket> {
   const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
   socket.on('error', () => {
     /* transactions attach their own listeners; this one only keeps an unhandled 'error' from throwing */
   });
-  const address = opts.address ?? (family === 6 ? '::' : '0.0.0.0');
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind({ address, port: opts.port ?? 0, exclusive: true }, () => {
+      socket.bind({ address, port, exclusive: true }, () => {
         socket.off('error', reject);
         resolve();
       });
@@ -120,7 +142,7 @@ export async function createStunSocket(opts: { family?: 4 | 6; address?: string;
         cause: e,
       });
     }
-    throw new RtcError('RTC_ERR_LISTEN', `cannot bind a UDP socket to ${address}:${opts.port ?? 0} (${code ?? String(e)})`, { cause: e });
+    throw new RtcError('RTC_ERR_LISTEN', `cannot bind a UDP socket to ${address}:${port} (${code ?? String(e)})`, { cause: e });
   }
   return socket;
 }

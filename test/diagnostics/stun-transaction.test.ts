@@ -205,12 +205,14 @@ describe('stunRequest over real UDP on 127.0.0.1', () => {
     const port = closed.address().port;
     closeSocket(closed);
     const s = await socket();
+    const localPort = s.address().port;
     const t0 = Date.now();
     const err = await stunRequest({ socket: s, host: '127.0.0.1', port, connect: true, timeoutMs: 10_000 }).catch((e: unknown) => e);
     expect((err as RtcError).code).toBe('RTC_ERR_UNREACHABLE');
     expect(Date.now() - t0).toBeLessThan(9000);
-    // The socket is usable (and disconnected) afterwards.
+    // The socket is disconnected afterwards and kept its port (Linux drops a kernel-chosen port on disconnect).
     expect(() => s.remoteAddress()).toThrow();
+    expect(s.address().port).toBe(localPort);
   });
 
   it('reports DNS failure as RTC_ERR_DNS (RFC 6761: .invalid never resolves) and honours an abort signal', async () => {
