@@ -317,6 +317,9 @@ function createConn(remoteId, role) {
     sampler: new StatsSampler(pc),
   };
   state.conns.set(remoteId, c);
+  // The chat is a negotiated channel with a fixed id (docs/peer-signaling.md: every rtc-cli channel is), so both roles
+  // create it before negotiation and it does not matter who offers.
+  setupChannel(c, pc.createDataChannel('chat', { negotiated: true, id: 2 }));
   pc.onicecandidate = (e) => {
     if (!e.candidate || !e.candidate.candidate) return;
     state.sig?.send({ kind: 'candidate', candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex }, remoteId);
@@ -329,7 +332,6 @@ function createConn(remoteId, role) {
     v.play().catch(() => {});
     log(`receiving ${e.track.kind} from ${remoteId}`);
   };
-  pc.ondatachannel = (e) => setupChannel(c, e.channel);
   pc.onconnectionstatechange = () => {
     const s = pc.connectionState;
     setPill(card.querySelector('.conn-state'), s);
@@ -365,7 +367,6 @@ async function makeOffer(remoteId) {
   // is a replaceTrack(), and the same offer lets a CLI `publish` send back to us.
   c.videoTx = c.pc.addTransceiver(v ?? 'video', { direction: 'sendrecv', streams: [stream] });
   c.audioTx = c.pc.addTransceiver(a ?? 'audio', { direction: 'sendrecv', streams: [stream] });
-  setupChannel(c, c.pc.createDataChannel('chat'));
   await c.pc.setLocalDescription(await c.pc.createOffer());
   state.sig.send({ kind: 'offer', sdp: c.pc.localDescription.sdp }, remoteId);
   log(`sent offer to ${remoteId}`);
