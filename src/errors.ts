@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   RTC_ERR_WRITE: { exit: EXIT_FAILED, doc: 'Writing output failed (disk full, permission, path vanished).' },
   RTC_ERR_EXISTS: { exit: EXIT_FAILED, doc: 'The output file exists and --force was not given.' },
   RTC_ERR_PROTOCOL: { exit: EXIT_FAILED, doc: 'The peer broke the transfer/signaling protocol.' },
+  RTC_ERR_UNSAFE_NAME: { exit: EXIT_FAILED, doc: 'The sender offered a file name that cannot be saved safely (absolute, "..", reserved); the file was refused.' },
   RTC_ERR_DNS: { exit: EXIT_FAILED, doc: 'A host name did not resolve.' },
   RTC_ERR_UNREACHABLE: { exit: EXIT_FAILED, doc: 'The server could not be reached (ICMP unreachable, connection refused).' },
   RTC_ERR_STUN: { exit: EXIT_FAILED, doc: 'A STUN server answered with an error or could not be probed.' },
