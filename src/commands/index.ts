@@ -3,20 +3,16 @@
  * command's flags and an action that lazy-loads the library it calls.
  */
 import type { Command } from 'commander';
-import { register as serve } from './serve.js';
 import { register as record } from './record.js';
 import { register as natProbe } from './nat-probe.js';
-import { register as turnCheck } from './turn-check.js';
 import { register as sendFile } from './send-file.js';
 import { register as recvFile } from './recv-file.js';
 
 export type Register = (program: Command) => Command;
 
 export const commands: Register[] = [
-  serve,
   record,
   natProbe,
-  turnCheck,
   sendFile,
   recvFile,
 ];
