@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   RTC_ERR_FILE_NOT_FOUND: { exit: EXIT_USAGE, doc: 'An input file does not exist.' },
   RTC_ERR_FILE_UNREADABLE: { exit: EXIT_USAGE, doc: 'An input file exists but cannot be read.' },
   RTC_ERR_BAD_OUTPUT: { exit: EXIT_USAGE, doc: 'An output path is of the wrong kind or its directory is not writable.' },
+  RTC_ERR_BAD_MEDIA: { exit: EXIT_USAGE, doc: 'An input media file is not a VP8 IVF or a VP8/Opus WebM that publish can send.' },
   RTC_ERR_BAD_SDP: { exit: EXIT_USAGE, doc: 'An SDP offer/answer could not be parsed.' },
   RTC_ERR_CERT: { exit: EXIT_USAGE, doc: 'The TLS certificate or key given with --cert/--key cannot be used.' },
 

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { register as record } from './record.js';
+import { register as publish } from './publish.js';
 import { register as natProbe } from './nat-probe.js';
 import { register as sendFile } from './send-file.js';
 import { register as recvFile } from './recv-file.js';
@@ -12,6 +13,7 @@ export type Register = (program: Command) => Command;
 
 export const commands: Register[] = [
   record,
+  publish,
   natProbe,
   sendFile,
   recvFile,

@@ -1,0 +1,119 @@
+/**
+ * `rtc-cli publish --room <room> <file.webm|file.ivf|testsrc>`: send a recorded file or the built-in test pattern as
+ * a live track to the peer in the room (the companion page, a browser, `rtc-cli record`). Work in src/rtc/publish.ts.
+ */
+import { Option, type Command } from 'commander';
+import { action } from '../cli/run.js';
+import { addIceOptions, iceConfigFrom, parseSecondsFlag, timeoutOption, type IceOptionValues } from '../cli/options.js';
+import { RtcError } from '../errors.js';
+import type { PublishEvent, PublishResult } from '../rtc/publish.js';
+
+interface PublishFlags extends IceOptionValues {
+  room: string;
+  token?: string;
+  loop?: boolean;
+  duration?: number;
+  timeout: number;
+  chat?: boolean;
+}
+
+export function register(program: Command): Command {
+  const cmd = program
+    .command('publish')
+    .description('Send a VP8 IVF, a VP8/Opus WebM or a test pattern to the peer in the room, in real time (test a browser with no camera)')
+    .argument('<source>', 'file.ivf (VP8), file.webm (VP8 and/or Opus), or "testsrc" (built-in 640x480@30 pattern)')
+    .requiredOption('--room <room>', 'room to join on the signaling server')
+    .addOption(new Option('--token <secret>', 'shared secret of a `serve --token` server').env('RTC_TOKEN'))
+    .option('--loop', 'start again at the end of the file (until Ctrl-C, --duration or the peer leaving)')
+    .addOption(new Option('--duration <seconds>', 'stop after this long').argParser(parseSecondsFlag('--duration', 0.1)))
+    .addOption(timeoutOption(30, 'give up if no peer joins or connects within this many seconds'))
+    .option('--chat', "send lines read from stdin to the page's chat (received chat lines are always shown)");
+  addIceOptions(cmd);
+  return cmd
+    .addHelpText(
+      'after',
+      `
+Example:
+  rtc-cli serve                                  # open http://127.0.0.1:3000/?room=demo in a browser, click Join
+  rtc-cli publish --room demo testsrc --loop
+  rtc-cli publish --room demo talk.webm          # e.g. a file made by rtc-cli record
+
+Keyframe requests (PLI/FIR) skip the video to the file's next keyframe; NACKs are answered from the send history;
+a REMB estimate below the file's bitrate is reported (pre-encoded frames cannot be re-encoded).
+Exit codes: 0 sent, 1 no peer / connection failed / peer left early, 2 bad source file.`,
+    )
+    .action(
+      action<PublishFlags>(async (ctx, opts, args) => {
+        const input = args[0];
+        if (!input) throw new RtcError('RTC_ERR_USAGE', 'the source is missing', { hint: 'rtc-cli publish --room demo testsrc' });
+        const ice = iceConfigFrom(opts);
+        const { publish } = await import('../rtc/publish.js');
+        const spinner = ctx.out.spinner(`waiting for a peer in room "${opts.room}"`);
+        let chatInput: AsyncIterable<string> | undefined;
+        if (opts.chat) {
+          const { createInterface } = await import('node:readline');
+          chatInput = createInterface({ input: process.stdin, crlfDelay: Infinity });
+        }
+        const onEvent = (e: PublishEvent): void => {
+          switch (e.type) {
+            case 'source':
+              ctx.out.info(
+                `source ${e.name}: ${e.video ? `${e.video.codec} ${e.video.width}x${e.video.height} ${e.video.frames} frames` : 'no video'}, ${e.audio ? `${e.audio.codec} ${e.audio.frames} frames` : 'no audio'}, ${e.durationSeconds.toFixed(1)} s`,
+              );
+              ctx.out.event({ event: 'source', ...e, type: undefined });
+              break;
+            case 'connected':
+              spinner.stop();
+              ctx.out.info(`connected (${e.path}, ${e.setupMs} ms); sending`);
+              ctx.out.event({ event: 'connected', path: e.path, setupMs: e.setupMs });
+              break;
+            case 'progress':
+              ctx.out.event({ event: 'progress', ...e, type: undefined });
+              ctx.out.debug(`${e.elapsedSeconds.toFixed(0)} s, ${e.videoFrames} video / ${e.audioFrames} audio frames, loop ${e.loops}, ${e.keyframeRequests} keyframe requests${e.rembKbps !== undefined ? `, REMB ${e.rembKbps.toFixed(0)} kbps` : ''}`);
+              break;
+            case 'keyframe-request':
+              ctx.out.debug(`keyframe requested: skipped ${e.skippedFrames} frames to the next keyframe`);
+              ctx.out.event({ event: 'keyframe-request', skippedFrames: e.skippedFrames });
+              break;
+            case 'remb-below-source':
+              ctx.out.warn(`the receiver estimates ${e.rembKbps.toFixed(0)} kbps, below the file's ${e.sourceKbps.toFixed(0)} kbps: expect loss (a pre-encoded file cannot be re-encoded)`);
+              break;
+            case 'chat':
+              ctx.out.info(`chat: ${e.text}`);
+              ctx.out.event({ event: 'chat', text: e.text });
+              break;
+            default:
+              if (e.type === 'joined') spinner.text(`in room "${e.room}", waiting for a peer`);
+              ctx.out.debug(JSON.stringify(e));
+          }
+        };
+        let result: PublishResult;
+        try {
+          result = await publish({
+            ice,
+            signal: ctx.flags.signal,
+            room: opts.room,
+            token: opts.token,
+            input,
+            loop: Boolean(opts.loop),
+            durationMs: opts.duration,
+            timeoutMs: opts.timeout,
+            abort: ctx.signal,
+            onEvent,
+            chat: { input: chatInput },
+          });
+        } finally {
+          spinner.stop();
+          if (chatInput && 'close' in chatInput) (chatInput as { close(): void }).close();
+        }
+        ctx.out.result(result, () =>
+          [
+            `sent ${result.source} for ${result.durationSeconds.toFixed(1)} s (${result.loops} loop${result.loops === 1 ? '' : 's'}, stopped: ${result.stopReason})`,
+            result.video ? `  video: ${result.video.codec} ${result.video.width}x${result.video.height}, ${result.video.framesSent} frames` : '  video: none',
+            result.audio ? `  audio: ${result.audio.codec}, ${result.audio.framesSent} frames` : '  audio: none',
+            `  keyframe requests: ${result.keyframeRequests}${result.rembKbps !== undefined ? `, last REMB ${result.rembKbps.toFixed(0)} kbps` : ''}, path: ${result.connection}`,
+          ].join('\n'),
+        );
+      }),
+    );
+}

@@ -1,0 +1,272 @@
+/**
+ * What `rtc-cli publish` sends: frames read from an IVF (VP8) or WebM (VP8 + Opus) file, or the built-in test
+ * pattern, and their RTP packetization. Pre-encoded frames are sent as they are: no decoder, no encoder.
+ *
+ * - IVF: the libvpx test container, a 32-byte file header and a 12-byte header per frame.
+ * - WebM: a Matroska subset (RFC 9559). A flat scan that steps into every master element, so unknown-size Segments
+ *   and Clusters (what streaming writers, werift included, produce) need no special case. SimpleBlock and Block,
+ *   no lacing (what browsers, ffmpeg and werift write for VP8/Opus).
+ * - VP8 RTP payload: RFC 7741 §4.2 (one-byte descriptor, S bit on a frame's first packet, marker bit on its last).
+ * - Opus RTP payload: RFC 7587 §4.2 (one Opus packet per RTP packet, 48 kHz clock).
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RtcError } from '../errors.js';
+
+export interface Frame {
+  data: Buffer;
+  /** Presentation time from the start of the file, ms. */
+  timeMs: number;
+  keyframe: boolean;
+}
+
+export interface MediaSource {
+  name: string;
+  video?: { codec: 'VP8'; width: number; height: number; frames: Frame[] };
+  audio?: { codec: 'opus'; channels: number; frames: Frame[] };
+  /** Time of the last frame plus one frame interval: where the next loop starts. */
+  durationMs: number;
+}
+
+/** A small VP8 IVF (ffmpeg testsrc 640x480 @ 30 fps, a keyframe every 30 frames, 4 s) shipped with the package. */
+export const TESTSRC_PATH = fileURLToPath(new URL('../../fixtures/media/testsrc-640x480-30fps.ivf', import.meta.url));
+const MAX_INPUT_BYTES = 512 * 1024 * 1024;
+
+function badMedia(path: string, why: string): RtcError {
+  return new RtcError('RTC_ERR_BAD_MEDIA', `cannot send "${path}": ${why}`, {
+    hint: 'publish sends VP8 IVF files and VP8/Opus WebM files, e.g. ffmpeg -i in.mp4 -c:v libvpx -g 30 -c:a libopus out.webm',
+  });
+}
+
+/** VP8 frame tag (RFC 6386 §9.1): bit 0 clear = keyframe. */
+function vp8IsKeyframe(frame: Buffer): boolean {
+  return frame.length > 0 && (frame[0]! & 0x01) === 0;
+}
+
+export function loadSource(input: string): MediaSource {
+  const path = input === 'testsrc' ? TESTSRC_PATH : input;
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw badMedia(input, 'not a regular file');
+    size = st.size;
+  } catch (e) {
+    if (e instanceof RtcError) throw e;
+    throw new RtcError('RTC_ERR_FILE_NOT_FOUND', `"${input}" does not exist`, { hint: 'give an .ivf or .webm file, or "testsrc" for the built-in test pattern' });
+  }
+  if (size > MAX_INPUT_BYTES) throw badMedia(input, `the file is larger than ${MAX_INPUT_BYTES / 1024 / 1024} MiB (it is read into memory)`);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    throw new RtcError('RTC_ERR_FILE_UNREADABLE', `cannot read "${input}": ${(e as Error).message}`, { cause: e });
+  }
+  const ext = extname(path).toLowerCase();
+  let src: MediaSource;
+  if (buf.subarray(0, 4).toString('latin1') === 'DKIF') src = parseIvf(buf, input);
+  else if (buf.readUInt32BE(0) === 0x1a45dfa3) src = parseWebm(buf, input);
+  else throw badMedia(input, `not an IVF or WebM file (extension "${ext || 'none'}", unknown signature)`);
+  if (!src.video && !src.audio) throw badMedia(input, 'no VP8 video or Opus audio track in it');
+  if (src.video && src.video.frames.length === 0) delete src.video;
+  if (src.audio && src.audio.frames.length === 0) delete src.audio;
+  if (!src.video && !src.audio) throw badMedia(input, 'it contains no frames');
+  return src;
+}
+
+export function parseIvf(buf: Buffer, name: string): MediaSource {
+  if (buf.length < 32) throw badMedia(name, 'truncated IVF header');
+  const headerLen = buf.readUInt16LE(6);
+  const fourcc = buf.subarray(8, 12).toString('latin1');
+  if (fourcc !== 'VP80') throw badMedia(name, `IVF codec "${fourcc}" (only VP80 is sent)`);
+  const width = buf.readUInt16LE(12);
+  const height = buf.readUInt16LE(14);
+  const rate = buf.readUInt32LE(16) || 30;
+  const scale = buf.readUInt32LE(20) || 1;
+  const frames: Frame[] = [];
+  let pos = Math.max(32, headerLen);
+  while (pos + 12 <= buf.length) {
+    const len = buf.readUInt32LE(pos);
+    const pts = Number(buf.readBigUInt64LE(pos + 4));
+    pos += 12;
+    if (pos + len > buf.length) break; // a truncated last frame (a file still being written): stop there
+    const data = buf.subarray(pos, pos + len);
+    pos += len;
+    frames.push({ data, timeMs: (pts * scale * 1000) / rate, keyframe: vp8IsKeyframe(data) });
+  }
+  const step = (scale * 1000) / rate;
+  return { name, video: { codec: 'VP8', width, height, frames }, durationMs: frames.length ? frames[frames.length - 1]!.timeMs + step : 0 };
+}
+
+// Matroska element ids (RFC 9559 §5.1), with their length-marker bits, as they appear in the file.
+const ID = {
+  EBML: 0x1a45dfa3,
+  Segment: 0x18538067,
+  Info: 0x1549a966,
+  TimestampScale: 0x2ad7b1,
+  Tracks: 0x1654ae6b,
+  TrackEntry: 0xae,
+  TrackNumber: 0xd7,
+  TrackType: 0x83,
+  CodecID: 0x86,
+  Video: 0xe0,
+  PixelWidth: 0xb0,
+  PixelHeight: 0xba,
+  Audio: 0xe1,
+  Channels: 0x9f,
+  Cluster: 0x1f43b675,
+  Timestamp: 0xe7,
+  BlockGroup: 0xa0,
+  Block: 0xa1,
+  SimpleBlock: 0xa3,
+} as const;
+const MASTERS = new Set<number>([ID.Segment, ID.Info, ID.Tracks, ID.TrackEntry, ID.Video, ID.Audio, ID.Cluster, ID.BlockGroup]);
+
+function readId(buf: Buffer, pos: number): { id: number; len: number } | undefined {
+  const b = buf[pos];
+  if (b === undefined || b === 0) return undefined;
+  const len = Math.clz32(b) - 23;
+  if (len > 4 || pos + len > buf.length) return undefined;
+  let id = 0;
+  for (let i = 0; i < len; i++) id = id * 256 + buf[pos + i]!;
+  return { id, len };
+}
+
+/** An EBML variable-size integer; `unknown` when all value bits are 1 (RFC 8794 §6.2). */
+function readVint(buf: Buffer, pos: number): { value: number; len: number; unknown: boolean } | undefined {
+  const b = buf[pos];
+  if (b === undefined || b === 0) return undefined;
+  const len = Math.clz32(b) - 23;
+  if (pos + len > buf.length) return undefined;
+  let value = b & (0xff >> len);
+  let allOnes = value === 0xff >> len;
+  for (let i = 1; i < len; i++) {
+    const x = buf[pos + i]!;
+    value = value * 256 + x;
+    if (x !== 0xff) allOnes = false;
+  }
+  return { value, len, unknown: allOnes };
+}
+
+function readUint(buf: Buffer, pos: number, size: number): number {
+  let v = 0;
+  for (let i = 0; i < size; i++) v = v * 256 + buf[pos + i]!;
+  return v;
+}
+
+export function parseWebm(buf: Buffer, name: string): MediaSource {
+  interface Track {
+    number?: number;
+    type?: number;
+    codec?: string;
+    width?: number;
+    height?: number;
+    channels?: number;
+  }
+  const tracks: Track[] = [];
+  let current: Track | undefined;
+  let scaleNs = 1_000_000;
+  let clusterTs = 0;
+  const blocks: { track: number; timeTicks: number; data: Buffer; keyFlag: boolean }[] = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    const id = readId(buf, pos);
+    if (!id) break;
+    const size = readVint(buf, pos + id.len);
+    if (!size) break;
+    const dataStart = pos + id.len + size.len;
+    if (MASTERS.has(id.id)) {
+      if (id.id === ID.TrackEntry) {
+        current = {};
+        tracks.push(current);
+      }
+      pos = dataStart; // step inside: children follow
+      continue;
+    }
+    if (size.unknown) throw badMedia(name, `unknown-size element 0x${id.id.toString(16)} at byte ${pos}`);
+    const end = dataStart + size.value;
+    if (end > buf.length) break; // truncated tail (a recording cut by a crash): keep what is complete
+    switch (id.id) {
+      case ID.TimestampScale:
+        scaleNs = readUint(buf, dataStart, size.value) || scaleNs;
+        break;
+      case ID.TrackNumber:
+        if (current) current.number = readUint(buf, dataStart, size.value);
+        break;
+      case ID.TrackType:
+        if (current) current.type = readUint(buf, dataStart, size.value);
+        break;
+      case ID.CodecID:
+        if (current) current.codec = buf.subarray(dataStart, end).toString('latin1').replace(/\0+$/, '');
+        break;
+      case ID.PixelWidth:
+        if (current) current.width = readUint(buf, dataStart, size.value);
+        break;
+      case ID.PixelHeight:
+        if (current) current.height = readUint(buf, dataStart, size.value);
+        break;
+      case ID.Channels:
+        if (current) current.channels = readUint(buf, dataStart, size.value);
+        break;
+      case ID.Timestamp:
+        clusterTs = readUint(buf, dataStart, size.value);
+        break;
+      case ID.SimpleBlock:
+      case ID.Block: {
+        const tn = readVint(buf, dataStart);
+        if (!tn || size.value < tn.len + 3) break;
+        const rel = buf.readInt16BE(dataStart + tn.len);
+        const flags = buf[dataStart + tn.len + 2]!;
+        if (flags & 0x06) break; // laced blocks are not produced for VP8/Opus by common writers; skip them
+        blocks.push({ track: tn.value, timeTicks: clusterTs + rel, data: buf.subarray(dataStart + tn.len + 3, end), keyFlag: (flags & 0x80) !== 0 });
+        break;
+      }
+      default:
+        break; // EBML header, Void, Cues, Tags, SeekHead, CodecPrivate ...: not needed to send
+    }
+    pos = end;
+  }
+  const toMs = (ticks: number): number => (ticks * scaleNs) / 1e6;
+  const v = tracks.find((t) => t.type === 1 || t.codec?.startsWith('V_'));
+  const a = tracks.find((t) => t.type === 2 || t.codec?.startsWith('A_'));
+  const src: MediaSource = { name, durationMs: 0 };
+  if (v && v.codec !== 'V_VP8') {
+    if (!a || a.codec !== 'A_OPUS') throw badMedia(name, `video codec ${v.codec ?? '?'} (only V_VP8 is sent)`);
+  }
+  if (v?.codec === 'V_VP8' && v.number !== undefined) {
+    const frames = blocks.filter((b) => b.track === v.number).map((b) => ({ data: b.data, timeMs: toMs(b.timeTicks), keyframe: vp8IsKeyframe(b.data) }));
+    src.video = { codec: 'VP8', width: v.width ?? 0, height: v.height ?? 0, frames };
+  }
+  if (a?.codec === 'A_OPUS' && a.number !== undefined) {
+    const frames = blocks.filter((b) => b.track === a.number).map((b) => ({ data: b.data, timeMs: toMs(b.timeTicks), keyframe: true }));
+    src.audio = { codec: 'opus', channels: a.channels ?? 2, frames };
+  }
+  // Start at the first video keyframe (a decoder cannot start on a delta frame); rebase times to 0.
+  if (src.video) {
+    const k = src.video.frames.findIndex((f) => f.keyframe);
+    if (k < 0) throw badMedia(name, 'the VP8 track has no keyframe');
+    const t0 = src.video.frames[k]!.timeMs;
+    src.video.frames = src.video.frames.slice(k);
+    if (src.audio) src.audio.frames = src.audio.frames.filter((f) => f.timeMs >= t0);
+  }
+  const all = [...(src.video?.frames ?? []), ...(src.audio?.frames ?? [])];
+  const t0 = Math.min(...all.map((f) => f.timeMs));
+  for (const f of all) f.timeMs -= t0;
+  const lastV = src.video?.frames.at(-1)?.timeMs ?? 0;
+  const lastA = src.audio?.frames.at(-1)?.timeMs ?? 0;
+  const stepV = src.video && src.video.frames.length > 1 ? lastV / (src.video.frames.length - 1) : 33;
+  src.durationMs = Math.max(lastV + stepV, lastA + 20);
+  return src;
+}
+
+/** RFC 7741 §4.2: split one VP8 frame into RTP payloads of at most `mtu` bytes, each with a 1-byte descriptor. */
+export function packetizeVp8(frame: Buffer, mtu = 1100): Buffer[] {
+  const out: Buffer[] = [];
+  for (let off = 0; off < frame.length || off === 0; off += mtu) {
+    const chunk = frame.subarray(off, Math.min(frame.length, off + mtu));
+    // X=0 R=0 N=0 S=(first) R=0 PID=0
+    out.push(Buffer.concat([Buffer.from([off === 0 ? 0x10 : 0x00]), chunk]));
+    if (frame.length === 0) break;
+  }
+  return out;
+}
