@@ -15,7 +15,7 @@ interface SendFlags extends IceOptionValues {
   token?: string;
   manual?: boolean;
   manualRole?: PeerRole;
-  name?: string;
+  name?: string[];
   timeout: number;
   idleTimeout: number;
 }
@@ -29,7 +29,10 @@ export function register(program: Command): Command {
     .addOption(new Option('--token <secret>', 'shared secret of a `serve --token` server').env('RTC_TOKEN'))
     .addOption(new Option('--manual', 'no signaling server: print the offer as one line, paste the answer (same as --signal manual)'))
     .addOption(new Option('--manual-role <role>', 'in manual mode, which side prints the offer').choices(['offerer', 'answerer']).default('offerer'))
-    .addOption(new Option('--name <name>', 'announce the (single) file under this name (default: its basename; "stdin" for -)'))
+    .addOption(
+      new Option('--name <name>', 'announce the file under this name (default: its basename; "stdin" for -); repeat once per file, in order')
+        .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
+    )
     .addOption(timeoutOption(60, 'give up if no peer joins or connects within this many seconds'))
     .addOption(
       new Option('--idle-timeout <seconds>', 'treat the peer as gone when nothing arrives from it for this long')
@@ -56,7 +59,9 @@ Examples:
         if (!manual && !opts.room) {
           throw new RtcError('RTC_ERR_USAGE', 'send-file needs --room <room> (or --manual)', { hint: 'rtc-cli send-file --room demo file.bin' });
         }
-        if (opts.name !== undefined && args.length !== 1) throw new RtcError('RTC_ERR_USAGE', '--name works with exactly one file');
+        if (opts.name !== undefined && opts.name.length !== args.length) {
+          throw new RtcError('RTC_ERR_USAGE', `--name was given ${opts.name.length} time(s) for ${args.length} file(s)`, { hint: 'give one --name per file, in the same order' });
+        }
         if (manual && args.includes('-')) {
           throw new RtcError('RTC_ERR_USAGE', 'in manual mode stdin carries the pasted answer, so "-" cannot be sent', {
             hint: 'write the data to a file first, or use a signaling server (rtc-cli serve)',
@@ -67,7 +72,7 @@ Examples:
         const fmt = await import('../rtc/file-transfer-format.js');
         const render = peerRenderer(ctx, fmt, manual, false);
         const result = await render.wrap(sendFiles({
-          files: args.map((path) => ({ path, name: opts.name })),
+          files: args.map((path, i) => ({ path, name: opts.name?.[i] })),
           stdin: args.includes('-') ? process.stdin : undefined,
           ice,
           signal: manual ? 'manual' : ctx.flags.signal,
