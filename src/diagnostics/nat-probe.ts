@@ -348,7 +348,8 @@ export async function natProbe(opts: NatProbeOptions): Promise<NatProbeResult> {
       durationMs: 0,
     };
     const done = (): NatProbeResult => {
-      result.natType = result.natType === 'udp-blocked' ? 'udp-blocked' : classify(result.mapping, result.filtering);
+      // udp-blocked, and "symmetric" from two servers whose exact mapping class is unknown, are decided directly.
+      if (result.natType !== 'udp-blocked' && result.natType !== 'symmetric') result.natType = classify(result.mapping, result.filtering);
       result.webrtc = webrtcAdvice(result.natType);
       result.durationMs = Math.round(performance.now() - t0);
       return result;
