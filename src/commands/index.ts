@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { register as record } from './record.js';
 import { register as publish } from './publish.js';
 import { register as natProbe } from './nat-probe.js';
+import { register as turnCheck } from './turn-check.js';
 import { register as sendFile } from './send-file.js';
 import { register as recvFile } from './recv-file.js';
 
@@ -15,6 +16,7 @@ export const commands: Register[] = [
   record,
   publish,
   natProbe,
+  turnCheck,
   sendFile,
   recvFile,
 ];

@@ -1,0 +1,143 @@
+/**
+ * `rtc-cli turn-check <turn-url...>`: allocate, refresh, permission, relay echo and a relay-only WebRTC connection
+ * through each TURN URL. Exit 0 only when every check passed, 1 when one failed, 2 for bad input.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { action } from '../cli/run.js';
+import { parseIntFlag, timeoutOption } from '../cli/options.js';
+import type { CommandContext } from '../cli/context.js';
+import type { TurnCheck, TurnCheckResult } from '../diagnostics/turn-check.js';
+
+interface Opts {
+  username?: string;
+  credential?: string;
+  secret?: string;
+  ttl: number;
+  user?: string;
+  ca?: string;
+  insecure?: boolean;
+  count: number;
+  maxLoss: number;
+  ice: boolean;
+  localAddress?: string;
+  timeout: number;
+}
+
+function parsePercent(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || n > 100) {
+    throw new InvalidArgumentError(`--max-loss must be a percentage 0-100 (got "${value}")`);
+  }
+  return n;
+}
+
+export function register(program: Command): Command {
+  return program
+    .command('turn-check')
+    .description('prove a TURN server works: allocate, refresh, permission, relay echo (RTT, loss) and a relay-only WebRTC connection')
+    .argument('<url...>', 'turn:host[:port][?transport=udp|tcp] or turns:host[:port] (TLS); several URLs are checked in turn')
+    .addOption(new Option('--username <name>', 'TURN username (long-term credentials)').env('RTC_TURN_USERNAME'))
+    .addOption(new Option('--credential <password>', 'TURN password (prefer the env var: flags show up in `ps`)').env('RTC_TURN_CREDENTIAL'))
+    .addOption(new Option('--secret <secret>', 'TURN REST shared secret (coturn static-auth-secret): credentials are minted from it').env('RTC_TURN_SECRET'))
+    .addOption(new Option('--ttl <seconds>', 'lifetime of minted REST credentials').argParser(parseIntFlag('--ttl', 1, 31_536_000)).default(3600))
+    .addOption(new Option('--user <name>', 'user part of minted REST usernames ("<expiry>:<user>")').default('rtc-cli'))
+    .addOption(new Option('--ca <file>', 'PEM CA certificate to trust for turns: (self-signed or private CA)'))
+    .addOption(new Option('--insecure', 'do not verify the turns: server certificate (testing only)'))
+    .addOption(new Option('--count <n>', 'packets sent through the relay').argParser(parseIntFlag('--count', 1, 10_000)).default(10))
+    .addOption(new Option('--max-loss <percent>', 'fail the relay check above this packet loss').argParser(parsePercent).default(0))
+    .addOption(new Option('--no-ice', 'skip the relay-only WebRTC (werift) connection'))
+    .addOption(new Option('--local-address <ip>', 'bind local sockets to this address (default: 127.0.0.1 for a loopback server, else any)'))
+    .addOption(timeoutOption(5, 'time limit of each step (request, relay echo, ICE), seconds'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  RTC_TURN_USERNAME=alice RTC_TURN_CREDENTIAL=*** rtc-cli turn-check turn:turn.example.com:3478 'turn:turn.example.com:3478?transport=tcp' turns:turn.example.com:5349
+  RTC_TURN_SECRET=*** rtc-cli turn-check --json turn:turn.example.com   # coturn use-auth-secret
+Exit codes: 0 every check passed, 1 a check failed (the error says which step and why), 2 bad input.`,
+    )
+    .action(
+      action<Opts>(async (ctx, opts, args) => {
+        // Flags beat the environment: a --secret flag ignores RTC_TURN_USERNAME/CREDENTIAL from the env, and the other
+        // way round, so a CI job with both kinds of secrets set can still choose with one flag.
+        const urls = args;
+        const { turnCheck } = await import('../diagnostics/turn-check.js');
+        const sourceOf = (name: string): string | undefined => lastCommand?.getOptionValueSource(name);
+        let { username, credential, secret } = opts;
+        if (secret !== undefined && credential !== undefined) {
+          if (sourceOf('secret') === 'env' && sourceOf('credential') !== 'env') secret = undefined;
+          else if (sourceOf('credential') === 'env' && sourceOf('secret') !== 'env') {
+            credential = undefined;
+            if (sourceOf('username') === 'env') username = undefined;
+          }
+        }
+        const spinner = ctx.out.spinner('checking TURN ...');
+        const result = await turnCheck({
+          urls,
+          username: secret !== undefined ? undefined : username,
+          password: credential,
+          secret,
+          ttlSeconds: opts.ttl,
+          user: secret !== undefined ? (sourceOf('user') === 'default' && username ? username : opts.user) : undefined,
+          caFile: opts.ca,
+          insecure: opts.insecure,
+          count: opts.count,
+          maxLossPct: opts.maxLoss,
+          ice: opts.ice,
+          localAddress: opts.localAddress,
+          timeoutMs: opts.timeout,
+          signal: ctx.signal,
+          onStep: (e) => {
+            ctx.out.event({ event: 'step', ...e });
+            spinner.text(`${e.url}: ${e.step} ${e.ok ? 'ok' : 'failed'}`);
+          },
+        });
+        spinner.stop();
+        if (!result.ok) ctx.setExitCode(1);
+        ctx.out.result(result, () => render(result, ctx));
+      }),
+    )
+    .hook('preAction', (_program, actionCommand) => {
+      lastCommand = actionCommand;
+    });
+}
+
+/** The command object of the running action (for getOptionValueSource: flag vs env vs default). */
+let lastCommand: Command | undefined;
+
+function ms(n: number | null | undefined): string {
+  return n === null || n === undefined ? '' : `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`;
+}
+
+function renderCheck(c: TurnCheck, ctx: CommandContext): string {
+  const { green, red, dim, bold } = ctx.out.color;
+  const ok = (b: boolean | null): string => (b === null ? dim('-') : b ? green('✓') : red('✗'));
+  const lines = [bold(`${c.url}`) + dim(`  (${c.transport}${c.server ? `, ${c.server}` : ''})`)];
+  const row = (state: boolean | null, name: string, text: string): void => {
+    lines.push(`  ${ok(state)} ${name.padEnd(10)} ${text}`);
+  };
+  row(c.allocate.ok, 'allocate', c.allocate.ok ? `${ms(c.allocate.ms)}  relayed ${c.allocate.relayedAddress}${c.allocate.mappedAddress ? `, mapped ${c.allocate.mappedAddress}` : ''}` : '');
+  row(c.refresh.ok, 'refresh', c.refresh.ok ? `${ms(c.refresh.ms)}  lifetime ${c.refresh.lifetimeSeconds} s` : '');
+  row(c.permission.ok, 'permission', c.permission.ok ? `${ms(c.permission.ms)}  second allocation + CreatePermission both ways` : '');
+  const r = c.relay;
+  row(
+    r.ok,
+    'relay',
+    r.sent > 0 ? `${r.received}/${r.sent} back${r.rttMs ? `, rtt p50 ${ms(r.rttMs.p50)} / p95 ${ms(r.rttMs.p95)} / max ${ms(r.rttMs.max)}` : ''}, loss ${r.lossPct} %` : '',
+  );
+  row(c.ice.ok, 'ice', c.ice.ok ? `${ms(c.ice.ms)}  data-channel echo over ${c.ice.path ?? 'relay'}` : c.ice.ok === null && !c.error ? dim('skipped (--no-ice)') : '');
+  if (c.error) {
+    lines.push(`  ${red('error')} (${c.error.step}): ${c.error.message} [${c.error.code}]`);
+    if (c.error.hint) lines.push(`  ${dim('hint:')} ${c.error.hint}`);
+  }
+  return lines.join('\n');
+}
+
+function render(result: TurnCheckResult, ctx: CommandContext): string {
+  const { green, red } = ctx.out.color;
+  const failed = result.checks.filter((c) => c.error).length;
+  const n = result.checks.length;
+  const auth = result.auth === 'rest' ? `REST credentials (username ${result.username})` : `user ${result.username}`;
+  const verdict = failed === 0 ? green(`PASS: ${n === 1 ? 'the TURN URL works' : `all ${n} TURN URLs work`}`) : red(`FAIL: ${failed} of ${n} TURN URL${n === 1 ? '' : 's'} failed`);
+  return [...result.checks.map((c) => renderCheck(c, ctx)), `${verdict} (${auth}, ${Math.round(result.durationMs)} ms)`].join('\n\n');
+}

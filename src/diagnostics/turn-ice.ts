@@ -1,0 +1,170 @@
+/**
+ * The browser's path through a TURN server: two in-process werift peers, relay-only policy (RFC 8445 §5.1.1 candidate
+ * gathering restricted to relayed candidates), offer/answer exchanged in memory after gathering completes, ICE + DTLS
+ * + SCTP, then one data-channel message echoed back. Success proves that allocations, permissions and relayed
+ * connectivity checks work the way a WebRTC client uses them.
+ *
+ * Loaded lazily (werift costs ~0.4 s to import).
+ */
+import { randomBytes } from 'node:crypto';
+import type { RTCPeerConnection, RTCPeerConnectionConfig } from 'werift';
+import { Worker } from 'node:worker_threads';
+import { RtcError, type RtcErrorCode } from '../errors.js';
+import { createPeerConnection, describeSelectedPair, formatSelectedPair } from '../rtc/peer-connection.js';
+
+export interface IceEchoOptions {
+  url: string;
+  username: string;
+  password: string;
+  /** Confine gathering to this address (127.0.0.1 for a loopback server). */
+  localAddress?: string;
+  ca?: string | Buffer;
+  insecure?: boolean;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface IceEchoResult {
+  /** "relayed udp 127.0.0.1:50000 (relay) <-> 127.0.0.1:50002 (relay)" */
+  path: string;
+  ms: number;
+}
+
+function waitGathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    const sub = pc.iceGatheringStateChange.subscribe((s) => {
+      if (s === 'complete') done();
+    });
+    function done(): void {
+      clearTimeout(timer);
+      sub.unSubscribe();
+      resolve();
+    }
+  });
+}
+
+function hasRelayCandidate(sdp: string | undefined): boolean {
+  return /a=candidate:\S+ \d+ \S+ \d+ \S+ \d+ typ relay/.test(sdp ?? '');
+}
+
+export async function iceEcho(opts: IceEchoOptions): Promise<IceEchoResult> {
+  const t0 = performance.now();
+  const ice = {
+    iceServers: [{ urls: opts.url, username: opts.username, credential: opts.password }],
+    relayOnly: true,
+    iceAddress: opts.localAddress,
+  };
+  const extra: Partial<RTCPeerConnectionConfig> = {};
+  if (opts.url.startsWith('turns:')) {
+    extra.turnTlsOptions = { ca: opts.ca, rejectUnauthorized: !opts.insecure } as RTCPeerConnectionConfig['turnTlsOptions'];
+  }
+  const pc1 = await createPeerConnection(ice, extra);
+  const pc2 = await createPeerConnection(ice, extra);
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    const work = (async (): Promise<void> => {
+      pc2.onDataChannel.subscribe((ch) => {
+        ch.onMessage.subscribe((m) => ch.send(m));
+      });
+      const dc = pc1.createDataChannel('turn-check');
+      const opened = new Promise<void>((resolve) => dc.stateChanged.subscribe((s) => s === 'open' && resolve()));
+      await pc1.setLocalDescription(await pc1.createOffer());
+      await waitGathered(pc1, opts.timeoutMs);
+      if (!hasRelayCandidate(pc1.localDescription?.sdp)) {
+        throw new RtcError('RTC_ERR_ICE_FAILED', `werift got no relay candidate from ${opts.url} (its own TURN client failed where ours succeeded)`, {
+          hint: 'run with --verbose; DEBUG=werift* shows werift\'s TURN log',
+        });
+      }
+      await pc2.setRemoteDescription(pc1.localDescription!);
+      await pc2.setLocalDescription(await pc2.createAnswer());
+      await waitGathered(pc2, opts.timeoutMs);
+      await pc1.setRemoteDescription(pc2.localDescription!);
+      await opened;
+      const probe = `turn-check ${randomBytes(8).toString('hex')}`;
+      const echoed = new Promise<void>((resolve) =>
+        dc.onMessage.subscribe((m) => {
+          if (m.toString() === probe) resolve();
+        }),
+      );
+      dc.send(probe);
+      await echoed;
+    })();
+    const limit = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const state = `${pc1.iceConnectionState}/${pc1.connectionState}`;
+        reject(
+          new RtcError('RTC_ERR_ICE_FAILED', `no relayed WebRTC connection with a data-channel echo within ${opts.timeoutMs} ms (ICE/connection state: ${state})`, {
+            hint: 'TURN allocations work but relayed connectivity checks or DTLS did not get through',
+          }),
+        );
+      }, opts.timeoutMs);
+      if (opts.signal) {
+        const signal = opts.signal;
+        onAbort = () => reject(signal.reason instanceof RtcError ? signal.reason : new RtcError('RTC_ERR_INTERRUPTED', 'interrupted'));
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+    work.catch(() => {});
+    await Promise.race([work, limit]);
+    const pair = describeSelectedPair(pc1);
+    return { path: pair ? formatSelectedPair(pair) : 'relayed', ms: performance.now() - t0 };
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
+    await Promise.allSettled([pc1.close(), pc2.close()]);
+  }
+}
+
+/**
+ * A worker thread running iceEcho (see turn-ice-worker.ts for why). Start it early: werift loads while the caller
+ * does other work. `run` may be called once; `close` terminates the worker and with it every werift handle.
+ */
+export interface IceEchoWorker {
+  run(opts: IceEchoOptions): Promise<IceEchoResult>;
+  close(): Promise<void>;
+}
+
+export function startIceEchoWorker(): IceEchoWorker {
+  const worker = new Worker(new URL('./turn-ice-worker.js', import.meta.url));
+  // The worker's own errors arrive as messages; a crash ('error' event) is reported by run().
+  let crashed: RtcError | undefined;
+  worker.on('error', (e) => {
+    crashed = new RtcError('RTC_ERR_INTERNAL', `the ICE worker crashed: ${e.message}`, { cause: e });
+  });
+  worker.unref();
+  return {
+    run(opts) {
+      if (crashed) return Promise.reject(crashed);
+      const { signal, ...rest } = opts;
+      return new Promise<IceEchoResult>((resolve, reject) => {
+        // The worker enforces opts.timeoutMs itself; this outer limit only catches a wedged worker.
+        const timer = setTimeout(() => finish(new RtcError('RTC_ERR_ICE_FAILED', `the ICE step did not finish within ${opts.timeoutMs + 2000} ms`)), opts.timeoutMs + 2000);
+        const onMessage = (m: { ok: boolean; result?: IceEchoResult; error?: { code: RtcErrorCode; message: string; hint?: string } }): void => {
+          if (m.ok) finish(undefined, m.result);
+          else finish(new RtcError(m.error!.code, m.error!.message, { hint: m.error!.hint }));
+        };
+        const onError = (e: Error): void => finish(new RtcError('RTC_ERR_INTERNAL', `the ICE worker crashed: ${e.message}`, { cause: e }));
+        const onAbort = (): void => finish(signal?.reason instanceof RtcError ? signal.reason : new RtcError('RTC_ERR_INTERRUPTED', 'interrupted'));
+        function finish(err?: RtcError, result?: IceEchoResult): void {
+          clearTimeout(timer);
+          worker.off('message', onMessage);
+          worker.off('error', onError);
+          signal?.removeEventListener('abort', onAbort);
+          if (err) reject(err);
+          else resolve(result!);
+        }
+        worker.on('message', onMessage);
+        worker.on('error', onError);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        worker.ref();
+        worker.postMessage({ type: 'run', opts: rest });
+      }).finally(() => worker.unref());
+    },
+    async close() {
+      await worker.terminate();
+    },
+  };
+}
