@@ -154,21 +154,29 @@ export class TurnStreamFramer {
       const top = this.buf[0]! & 0xc0;
       let total: number;
       if (top === 0x00) {
+        // RFC 8489 §5: the magic cookie must follow the length; without it this is not STUN (a TLS record, say).
+        if (this.buf.length >= 8 && this.buf.readUInt32BE(4) !== 0x2112a442) throw this.notTurn();
+        if (this.buf.length < 8) break;
         total = 20 + this.buf.readUInt16BE(2);
-      } else if (top === 0x40) {
+      } else if (top === 0x40 && this.buf.readUInt16BE(0) <= 0x4fff) {
         const len = this.buf.readUInt16BE(2);
         // RFC 8656 §12.5: over TCP the ChannelData message is padded to a multiple of 4 bytes.
         total = 4 + len + ((4 - (len % 4)) % 4);
       } else {
-        const first = this.buf.subarray(0, 8).toString('hex');
-        this.buf = Buffer.alloc(0);
-        throw new RtcError('RTC_ERR_TURN', `the server sent bytes that are neither STUN nor ChannelData (starting ${first}): not a TURN server, or the stream lost sync`);
+        // Channel numbers 0x5000-0x7FFF are reserved (RFC 8656 §12); first bits 0b10/0b11 are RTP/DTLS, never TURN.
+        throw this.notTurn();
       }
       if (this.buf.length < total) break;
       out.push(this.buf.subarray(0, total));
       this.buf = this.buf.subarray(total);
     }
     return out;
+  }
+
+  private notTurn(): RtcError {
+    const first = this.buf.subarray(0, 8).toString('hex');
+    this.buf = Buffer.alloc(0);
+    return new RtcError('RTC_ERR_TURN', `the server sent bytes that are neither STUN nor ChannelData (starting ${first}): not a TURN server, or the stream lost sync`);
   }
 }
 
