@@ -3,6 +3,7 @@
  * command's flags and an action that lazy-loads the library it calls.
  */
 import type { Command } from 'commander';
+import { register as serve } from './serve.js';
 import { register as record } from './record.js';
 import { register as publish } from './publish.js';
 import { register as natProbe } from './nat-probe.js';
@@ -13,6 +14,7 @@ import { register as recvFile } from './recv-file.js';
 export type Register = (program: Command) => Command;
 
 export const commands: Register[] = [
+  serve,
   record,
   publish,
   natProbe,

@@ -216,8 +216,16 @@ export class SignalingClient extends EventEmitter {
         hint: 'e.g. ws://127.0.0.1:3000/ws',
       });
     }
-    const { ws, welcome } = await openSocket(opts, opts.connectTimeoutMs ?? 10_000);
-    return new SignalingClient(opts, ws, welcome);
+    // `--signal ws://host:port/ws?token=...` carries the token for peer commands that have no --token flag; it is
+    // sent in `join`, not in the HTTP request line (which proxies log).
+    let effective = opts;
+    const urlToken = u.searchParams.get('token');
+    if (urlToken !== null) {
+      u.searchParams.delete('token');
+      effective = { ...opts, url: u.toString(), token: opts.token ?? urlToken };
+    }
+    const { ws, welcome } = await openSocket(effective, effective.connectTimeoutMs ?? 10_000);
+    return new SignalingClient(effective, ws, welcome);
   }
 
   /** Our peer id in the current room (undefined before join / while reconnecting). */

@@ -541,10 +541,11 @@ class Server extends EventEmitter implements SignalingServer {
     if (elapsed > 0) {
       conn.tokens = Math.min(this.rate.burst, conn.tokens + (elapsed * this.rate.perSecond) / 1000);
       conn.lastRefill = now;
+      // Only a client that calmed down long enough to refill its whole burst is forgiven its drops.
+      if (conn.tokens >= this.rate.burst) conn.dropped = 0;
     }
     if (conn.tokens >= 1) {
       conn.tokens -= 1;
-      conn.dropped = 0;
       return true;
     }
     conn.dropped++;

@@ -1,0 +1,169 @@
+/**
+ * `rtc-cli serve`: the signaling server (rooms + relay over WebSocket at /ws) and the companion page, on one port.
+ * Runs until SIGINT/SIGTERM, then closes every socket and exits 0. Logic: src/signaling/serve.ts.
+ */
+import { Command, Option } from 'commander';
+import { action } from '../cli/run.js';
+import { DEFAULT_SERVE_PORT, DEFAULT_SIGNAL_URL, parseIntFlag, parseSecondsFlag } from '../cli/options.js';
+import type { CommandContext } from '../cli/context.js';
+import type { ServerEvent } from '../signaling/server.js';
+
+interface ServeFlags {
+  port: number;
+  host: string;
+  roomSize: number;
+  https?: boolean;
+  cert?: string;
+  key?: string;
+  token?: string;
+  heartbeat: number;
+  maxConnections: number;
+  maxMessageBytes: number;
+  maxRooms: number;
+  rate: number;
+  burst: number;
+  webRoot?: string;
+}
+
+function describeEvent(e: ServerEvent): string | undefined {
+  switch (e.event) {
+    case 'join':
+      return `peer ${e.id} joined room "${e.room}" (${e.peers} in it)`;
+    case 'leave':
+      return `peer ${e.id} left room "${e.room}"${e.reason === 'disconnect' ? ' (disconnected)' : ''}`;
+    case 'full':
+      return `room "${e.room}" is full: refused peer ${e.id}`;
+    case 'heartbeat-timeout':
+      return `peer ${e.id} stopped answering pings: dropped`;
+    case 'slow-consumer':
+      return `peer ${e.id} stopped reading (${e.bufferedBytes} bytes queued): dropped`;
+    case 'server-full':
+      return `refused a connection from ${e.address}: --max-connections reached`;
+    case 'internal-error':
+      return `internal error: ${e.message}`;
+    default:
+      return undefined;
+  }
+}
+
+export function register(program: Command): Command {
+  return program
+    .command('serve')
+    .description('run the signaling server (rooms, relay) and the companion page on one HTTP(S) port')
+    .addOption(new Option('--port <n>', 'TCP port (0 = any free port)').argParser(parseIntFlag('--port', 0, 65535)).default(DEFAULT_SERVE_PORT))
+    .addOption(new Option('--host <ip>', 'address to bind: 127.0.0.1 = this machine only, 0.0.0.0 = the LAN').default('127.0.0.1'))
+    .addOption(new Option('--room-size <n>', 'peers per room').argParser(parseIntFlag('--room-size', 1, 10_000)).default(2))
+    .addOption(new Option('--https', 'serve HTTPS/WSS (needed for the camera page on other devices); generates a self-signed certificate unless --cert/--key'))
+    .addOption(new Option('--cert <file>', 'PEM certificate for --https (implies --https)'))
+    .addOption(new Option('--key <file>', 'PEM private key for --cert'))
+    .addOption(new Option('--token <secret>', 'clients must present this secret to join (prefer the env var; never printed)').env('RTC_SERVE_TOKEN'))
+    .addOption(
+      new Option('--heartbeat <seconds>', 'ping interval; a peer silent for two intervals is dropped')
+        .argParser(parseSecondsFlag('--heartbeat', 0.05, 3600))
+        .default(10_000, '10'),
+    )
+    .addOption(new Option('--max-connections <n>', 'concurrent WebSocket connections').argParser(parseIntFlag('--max-connections', 1, 1_000_000)).default(10_000))
+    .addOption(
+      new Option('--max-message-bytes <n>', 'largest signaling message accepted').argParser(parseIntFlag('--max-message-bytes', 256, 16 * 1024 * 1024)).default(65_536),
+    )
+    .addOption(new Option('--max-rooms <n>', 'rooms one connection may be in at once').argParser(parseIntFlag('--max-rooms', 1, 1000)).default(1))
+    .addOption(new Option('--rate <n>', 'messages per second per connection (sustained)').argParser(parseIntFlag('--rate', 1, 1_000_000)).default(50))
+    .addOption(new Option('--burst <n>', 'messages a connection may send at once above --rate').argParser(parseIntFlag('--burst', 1, 1_000_000)).default(200))
+    .addOption(new Option('--web-root <dir>', 'serve this directory at / instead of the bundled companion page'))
+    .addHelpText(
+      'after',
+      `
+Peers connect to ws(s)://<host>:<port>/ws (the --signal value printed at start). Protocol: docs/signaling-protocol.md.
+With --json every event is one JSON line on stdout; the first is {"event":"listening","url",...,"signal",...}.
+Payloads and tokens are never logged. SIGINT/SIGTERM close every socket and exit 0.
+
+Examples:
+  rtc-cli serve                                  # http://127.0.0.1:3000, peers use the default --signal
+  rtc-cli serve --host 0.0.0.0 --https           # phones on the LAN: open the printed https:// URL
+  RTC_SERVE_TOKEN=s3cret rtc-cli serve --port 0 --json`,
+    )
+    .action(
+      action<ServeFlags>(async (ctx, opts) => {
+        const { startServe } = await import('../signaling/serve.js');
+        const log = (e: ServerEvent): void => logEvent(ctx, e);
+        const handle = await startServe({
+          host: opts.host,
+          port: opts.port,
+          roomSize: opts.roomSize,
+          https: Boolean(opts.https || opts.cert || opts.key),
+          certPath: opts.cert,
+          keyPath: opts.key,
+          token: opts.token,
+          heartbeatIntervalMs: opts.heartbeat,
+          maxConnections: opts.maxConnections,
+          maxMessageBytes: opts.maxMessageBytes,
+          maxRoomsPerConnection: opts.maxRooms,
+          rateLimit: { perSecond: opts.rate, burst: opts.burst },
+          webRoot: opts.webRoot,
+          onEvent: log,
+          signal: ctx.signal,
+        });
+        const { server, tls } = handle;
+        const listening = {
+          event: 'listening',
+          url: handle.urls[0],
+          signal: handle.signalUrls[0],
+          urls: handle.urls,
+          signals: handle.signalUrls,
+          host: server.host,
+          port: server.port,
+          https: server.https,
+          roomSize: opts.roomSize,
+          auth: opts.token !== undefined,
+          ...(tls ? { fingerprint256: tls.fingerprint256, certPath: tls.certPath, certGenerated: tls.generated } : {}),
+          pid: process.pid,
+        };
+        if (ctx.out.json) {
+          ctx.out.event(listening);
+        } else {
+          ctx.out.result(listening, () => humanListening(ctx, handle.urls, handle.signalUrls, opts, tls));
+        }
+        // Serve until SIGINT/SIGTERM (ctx.signal); startServe closes the server on the same signal.
+        if (!ctx.signal.aborted) await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+        const stats = server.stats();
+        await server.close();
+        if (ctx.out.json) ctx.out.event({ event: 'stopped', ...stats });
+        else ctx.out.info(`stopped: closed ${stats.connections} connection(s), relayed ${stats.messagesRelayed} message(s)`);
+        ctx.setExitCode(0);
+      }),
+    );
+}
+
+function logEvent(ctx: CommandContext, e: ServerEvent): void {
+  if (ctx.out.json) {
+    ctx.out.event({ ...e, time: new Date().toISOString() });
+    return;
+  }
+  const text = describeEvent(e);
+  if (text) ctx.out.info(text);
+  else if (e.event === 'refused') ctx.out.debug(`peer ${e.id}: refused ${e.ref ?? 'message'} (${e.code})`);
+  else ctx.out.debug(JSON.stringify(e));
+}
+
+function humanListening(
+  ctx: CommandContext,
+  urls: string[],
+  signals: string[],
+  opts: ServeFlags,
+  tls: { fingerprint256: string; certPath?: string; generated: boolean } | undefined,
+): string {
+  const c = ctx.out.color;
+  const lines = [`${c.green('rtc-cli serve')} listening (rooms of ${opts.roomSize}${opts.token !== undefined ? ', token required' : ''})`, '', 'Open the page:'];
+  for (const u of urls) lines.push(`  ${c.cyan(u)}`);
+  lines.push('', 'Peers use:');
+  for (const s of signals) lines.push(`  --signal ${s}${s === DEFAULT_SIGNAL_URL ? c.dim('   (the default)') : ''}`);
+  if (tls) {
+    lines.push('', `TLS certificate SHA-256 fingerprint (check it in the browser's certificate warning):`, `  ${tls.fingerprint256}`);
+    if (tls.certPath) lines.push(c.dim(`  ${tls.generated ? 'generated' : 'stored'} at ${tls.certPath}`));
+  }
+  if (opts.host === '127.0.0.1' || opts.host === 'localhost' || opts.host === '::1') {
+    lines.push('', c.dim('Only this machine can connect; use --host 0.0.0.0 (and --https for cameras) for other devices.'));
+  }
+  lines.push(c.dim('Ctrl-C to stop.'));
+  return lines.join('\n');
+}

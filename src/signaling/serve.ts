@@ -1,0 +1,85 @@
+/**
+ * What `rtc-cli serve` runs: TLS material (given, or the stored self-signed certificate), the signaling server, and
+ * the URLs to tell the user. Kept out of the command file so the command stays a thin flag parser and so `doctor`
+ * or tests can start the same thing.
+ */
+import net from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { RtcError } from '../errors.js';
+import { ensureSelfSignedCert, loadCertificate, type TlsMaterial } from './cert.js';
+import { startSignalingServer, type SignalingServer, type SignalingServerOptions } from './server.js';
+import { SIGNALING_PATH } from './types.js';
+
+export interface ServeOptions extends Omit<SignalingServerOptions, 'https'> {
+  /** Serve HTTPS/WSS. With certPath/keyPath: that pair; without: the generated self-signed certificate. */
+  https?: boolean;
+  certPath?: string;
+  keyPath?: string;
+  /** Where the generated certificate lives (default: configDir()). */
+  configDir?: string;
+}
+
+export interface ServeHandle {
+  server: SignalingServer;
+  /** Page URLs to open, one per reachable address (for a wildcard host: every interface). */
+  urls: string[];
+  /** The matching `--signal` values. */
+  signalUrls: string[];
+  tls?: Pick<TlsMaterial, 'fingerprint256' | 'certPath' | 'keyPath' | 'generated' | 'validTo' | 'dnsNames' | 'ipAddresses'>;
+}
+
+function bracket(ip: string): string {
+  return ip.includes(':') ? `[${ip}]` : ip;
+}
+
+/** Addresses a user can reach the server on: the bound one, or for 0.0.0.0 / :: every interface address. */
+export function reachableAddresses(host: string): string[] {
+  if (host !== '0.0.0.0' && host !== '::') return [host];
+  const out: string[] = [];
+  const wantV6 = host === '::';
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.family === 'IPv6' && (!wantV6 || /^fe[89ab]/i.test(a.address))) continue;
+      out.push(a.address);
+    }
+  }
+  // Loopback first: it always works from this machine.
+  return out.sort((a, b) => Number(!/^(127\.|::1$)/.test(a)) - Number(!/^(127\.|::1$)/.test(b)));
+}
+
+/** Start `serve`. Rejects RTC_ERR_BAD_ADDRESS, RTC_ERR_USAGE, RTC_ERR_CERT, RTC_ERR_FILE_*, RTC_ERR_WRITE, RTC_ERR_LISTEN. */
+export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
+  const host = opts.host ?? '127.0.0.1';
+  if (host !== 'localhost' && net.isIP(host) === 0) {
+    throw new RtcError('RTC_ERR_BAD_ADDRESS', `--host must be an IP address (got "${host}")`, {
+      hint: 'use 127.0.0.1 (this machine only), 0.0.0.0 (every IPv4 interface), :: (every interface) or one local address',
+    });
+  }
+  if ((opts.certPath === undefined) !== (opts.keyPath === undefined)) {
+    throw new RtcError('RTC_ERR_USAGE', '--cert and --key go together', { hint: 'pass both, or neither to use a generated self-signed certificate' });
+  }
+  let tls: TlsMaterial | undefined;
+  if (opts.certPath !== undefined && opts.keyPath !== undefined) tls = await loadCertificate(opts.certPath, opts.keyPath);
+  else if (opts.https) tls = await ensureSelfSignedCert({ dir: opts.configDir });
+
+  const server = await startSignalingServer({ ...opts, host, https: tls ? { cert: tls.cert, key: tls.key } : undefined });
+  const scheme = tls ? 'https' : 'http';
+  const wsScheme = tls ? 'wss' : 'ws';
+  const addrs = reachableAddresses(host);
+  const urls = addrs.map((a) => `${scheme}://${bracket(a)}:${server.port}/`);
+  const signalUrls = addrs.map((a) => `${wsScheme}://${bracket(a)}:${server.port}${SIGNALING_PATH}`);
+  return {
+    server,
+    urls,
+    signalUrls,
+    tls: tls && {
+      fingerprint256: tls.fingerprint256,
+      certPath: tls.certPath,
+      keyPath: tls.keyPath,
+      generated: tls.generated,
+      validTo: tls.validTo,
+      dnsNames: tls.dnsNames,
+      ipAddresses: tls.ipAddresses,
+    },
+  };
+}
