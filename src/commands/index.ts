@@ -8,6 +8,7 @@ import { register as record } from './record.js';
 import { register as publish } from './publish.js';
 import { register as natProbe } from './nat-probe.js';
 import { register as turnCheck } from './turn-check.js';
+import { register as iceGather } from './ice-gather.js';
 import { register as sendFile } from './send-file.js';
 import { register as recvFile } from './recv-file.js';
 
@@ -19,6 +20,7 @@ export const commands: Register[] = [
   publish,
   natProbe,
   turnCheck,
+  iceGather,
   sendFile,
   recvFile,
 ];

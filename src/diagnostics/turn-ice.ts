@@ -127,8 +127,13 @@ export interface IceEchoWorker {
   close(): Promise<void>;
 }
 
+/** The worker script (compiled next to this module). */
+export function startWeriftWorker(): Worker {
+  return new Worker(new URL('./turn-ice-worker.js', import.meta.url));
+}
+
 export function startIceEchoWorker(): IceEchoWorker {
-  const worker = new Worker(new URL('./turn-ice-worker.js', import.meta.url));
+  const worker = startWeriftWorker();
   // The worker's own errors arrive as messages; a crash ('error' event) is reported by run().
   let crashed: RtcError | undefined;
   worker.on('error', (e) => {
@@ -167,4 +172,45 @@ export function startIceEchoWorker(): IceEchoWorker {
       await worker.terminate();
     },
   };
+}
+
+/** One gathering peer's events, as the worker reports them (elapsed from the common start). */
+export type GatherEvent =
+  | { event: 'candidate'; index: number; candidate: string; elapsedMs: number }
+  | { event: 'complete'; index: number; elapsedMs: number }
+  | { event: 'failed'; index: number; message: string; elapsedMs: number };
+
+/**
+ * Gather candidates with one werift peer per configuration (werift only uses the first STUN and the first TURN URL
+ * of a configuration, so each server gets its own peer). A data channel gives the offer an m-line to gather for.
+ * Runs until the caller stops it (the worker is terminated): werift's peers are never closed here.
+ */
+export async function gatherCandidates(
+  configs: Array<{ iceServers: Array<{ urls: string; username?: string; credential?: string }>; relayOnly: boolean; iceAddress?: string }>,
+  tlsOptions: { ca?: string | Buffer; insecure?: boolean },
+  onEvent: (e: GatherEvent) => void,
+): Promise<void> {
+  const t0 = performance.now();
+  const elapsed = (): number => Math.round((performance.now() - t0) * 10) / 10;
+  await Promise.all(
+    configs.map(async (ice, index) => {
+      try {
+        const extra: Partial<RTCPeerConnectionConfig> = {};
+        if (ice.iceServers.some((s) => s.urls.startsWith('turns:'))) {
+          extra.turnTlsOptions = { ca: tlsOptions.ca, rejectUnauthorized: !tlsOptions.insecure } as RTCPeerConnectionConfig['turnTlsOptions'];
+        }
+        const pc = await createPeerConnection(ice, extra);
+        pc.onIceCandidate.subscribe((c) => {
+          if (c?.candidate) onEvent({ event: 'candidate', index, candidate: c.candidate, elapsedMs: elapsed() });
+        });
+        pc.iceGatheringStateChange.subscribe((s) => {
+          if (s === 'complete') onEvent({ event: 'complete', index, elapsedMs: elapsed() });
+        });
+        pc.createDataChannel('ice-gather');
+        await pc.setLocalDescription(await pc.createOffer());
+      } catch (e) {
+        onEvent({ event: 'failed', index, message: e instanceof Error ? e.message : String(e), elapsedMs: elapsed() });
+      }
+    }),
+  );
 }

@@ -1,0 +1,82 @@
+/**
+ * `rtc-cli ice-gather`: the Trickle ICE page as a command — every candidate with elapsed time, type, protocol,
+ * address, port, priority and related address, candidate errors, and a verdict. Exit 0 when every --ice-server gave
+ * its candidate (srflx for STUN, relay for TURN), 1 when one did not, 2 for bad input.
+ */
+import { Command, Option } from 'commander';
+import { action } from '../cli/run.js';
+import { addIceOptions, iceConfigFrom, timeoutOption, type IceOptionValues } from '../cli/options.js';
+import type { CommandContext } from '../cli/context.js';
+import type { GatheredCandidate, GatherError, IceGatherResult } from '../diagnostics/ice-gather.js';
+
+interface Opts extends IceOptionValues {
+  timeout: number;
+  ca?: string;
+  insecure?: boolean;
+  probe: boolean;
+}
+
+export function register(program: Command): Command {
+  const cmd = program
+    .command('ice-gather')
+    .description('gather ICE candidates like the Trickle ICE page: every candidate, candidate errors and a verdict');
+  addIceOptions(cmd);
+  return cmd
+    .addOption(new Option('--ca <file>', 'PEM CA certificate to trust for turns: servers'))
+    .addOption(new Option('--insecure', 'do not verify turns: server certificates (testing only)'))
+    .addOption(new Option('--no-probe', 'do not probe each server with rtc-cli\'s own STUN/TURN client to explain missing candidates'))
+    .addOption(timeoutOption(10, 'stop gathering after this many seconds'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  rtc-cli ice-gather --ice-server stun:stun.example.com:3478
+  RTC_ICE_USERNAME=alice RTC_ICE_CREDENTIAL=*** rtc-cli ice-gather --ice-server turn:turn.example.com:3478 --ice-server turns:turn.example.com:5349 --json
+Exit codes: 0 every --ice-server gave its candidate, 1 one did not (see errors and the verdict), 2 bad input.`,
+    )
+    .action(
+      action<Opts>(async (ctx, opts) => {
+        const ice = iceConfigFrom(opts);
+        const { iceGather } = await import('../diagnostics/ice-gather.js');
+        const spinner = ctx.out.spinner('gathering candidates ...');
+        const result = await iceGather({
+          ice,
+          timeoutMs: opts.timeout,
+          caFile: opts.ca,
+          insecure: opts.insecure,
+          probe: opts.probe,
+          signal: ctx.signal,
+          onCandidate: (c) => {
+            ctx.out.event({ event: 'candidate', ...c });
+            spinner.text(`${c.type} ${c.address}:${c.port}`);
+          },
+          onError: (e) => ctx.out.event({ event: 'candidate-error', ...e }),
+        });
+        spinner.stop();
+        if (!result.ok) ctx.setExitCode(1);
+        ctx.out.result(result, () => render(result, ctx));
+      }),
+    );
+}
+
+function addr(a: string, p: number): string {
+  return a.includes(':') ? `[${a}]:${p}` : `${a}:${p}`;
+}
+
+function renderCandidate(c: GatheredCandidate): string {
+  const rel = c.relatedAddress !== undefined ? `  raddr ${addr(c.relatedAddress, c.relatedPort ?? 0)}` : '';
+  const from = c.url ? `  (${c.url})` : '';
+  return `${`${Math.round(c.elapsedMs)} ms`.padStart(8)}  ${c.type.padEnd(5)}  ${c.protocol}  ${addr(c.address, c.port).padEnd(22)}  prio ${c.priority}${rel}${from}`;
+}
+
+function renderError(e: GatherError, ctx: CommandContext): string {
+  return `${`${Math.round(e.elapsedMs)} ms`.padStart(8)}  ${ctx.out.color.red('error')}  ${e.url}  ${e.errorCode}  ${e.errorText} [${e.code}]`;
+}
+
+function render(r: IceGatherResult, ctx: CommandContext): string {
+  const { green, red, bold } = ctx.out.color;
+  const lines = [bold(`${r.candidates.length} candidate${r.candidates.length === 1 ? '' : 's'}`), ...r.candidates.map(renderCandidate)];
+  if (r.errors.length) lines.push(bold('candidate errors'), ...r.errors.map((e) => renderError(e, ctx)));
+  lines.push(`verdict: ${r.ok ? green(r.verdict) : red(r.verdict)} (${Math.round(r.durationMs)} ms)`);
+  return lines.join('\n');
+}
