@@ -4,13 +4,13 @@
  */
 import { Option, type Command } from 'commander';
 import { action } from '../cli/run.js';
-import { parseIntFlag, timeoutOption } from '../cli/options.js';
+import { parseIntFlag, parseSecondsFlag } from '../cli/options.js';
 import type { NatProbeResult } from '../diagnostics/nat-probe.js';
 
 interface NatProbeFlags {
   hairpin?: boolean;
   lifetime?: number | true;
-  timeout: number;
+  timeout?: number;
   localAddress?: string;
 }
 
@@ -27,7 +27,12 @@ export function register(program: Command): Command {
       new Option('--lifetime [max-seconds]', `also measure how long an idle binding lives (RFC 5780 §4.6), up to max-seconds (default ${DEFAULT_LIFETIME_MAX}, at most 600)`)
         .argParser(parseIntFlag('--lifetime', 1, 600)),
     )
-    .addOption(timeoutOption(2, 'how long to wait for each STUN answer, in seconds (retransmitting meanwhile)'))
+    .addOption(
+      new Option(
+        '--timeout <seconds>',
+        'how long to wait for each STUN answer, retransmitting meanwhile (default: 2 s for the first test, then 10 round trips, 1-3 s)',
+      ).argParser(parseSecondsFlag('--timeout', 0.1, 60)),
+    )
     .addOption(new Option('--local-address <ip>', 'bind the probe sockets to this local address (default: all, 0.0.0.0)').env('RTC_LOCAL_ADDRESS'))
     .addHelpText(
       'after',

@@ -66,7 +66,10 @@ export interface NatProbeOptions {
   server2?: NatProbeServer;
   /** Local address to bind (default: 0.0.0.0, or :: for an IPv6 server). */
   localAddress?: string;
-  /** How long to wait for each STUN answer, retransmitting meanwhile (default 2000 ms). */
+  /**
+   * How long to wait for each STUN answer, retransmitting meanwhile. Default: 2 s for Test I, then adaptiveWait()
+   * of its round-trip time (1-3 s) for the others.
+   */
   timeoutMs?: number;
   /** Initial retransmission timeout (default 250 ms, doubled per retransmission: RFC 5389 §7.2.1). */
   rtoMs?: number;
@@ -111,6 +114,8 @@ export interface NatProbeResult {
   bindingLifetimeSeconds?: number;
   /** With --lifetime: the shortest idle time after which it no longer worked (null if it outlived the maximum). */
   bindingExpiredBySeconds?: number | null;
+  /** How long each unanswered test was waited for (after Test I), in ms. */
+  testTimeoutMs?: number;
   /** One sentence on what this means for WebRTC. */
   webrtc: string;
   /** Things the user should know (no OTHER-ADDRESS, server ignored CHANGE-REQUEST, ...). */
@@ -119,7 +124,17 @@ export interface NatProbeResult {
   durationMs: number;
 }
 
-const DEFAULT_TIMEOUT_MS = 2000;
+/** Wait for Test I when no --timeout is given: nothing is known about the path yet. */
+const FIRST_TEST_TIMEOUT_MS = 2000;
+
+/**
+ * The wait for every later test when no --timeout is given: ten round trips of Test I, at least 1 s (four
+ * transmissions at 0, 250, 750 ms, as Debian's stun client waits) and at most 3 s (what natdiscovery waits). RFC 5389
+ * §7.2.1 lets a client base its timers on a measured RTT; unanswered filtering tests are where the time goes.
+ */
+export function adaptiveWait(rttMs: number): number {
+  return Math.round(Math.min(3000, Math.max(1000, 10 * rttMs)));
+}
 
 /**
  * A probe target from the command line: stun:host[:port] (RFC 7064), turn:host[:port] (TURN servers answer Binding
@@ -242,8 +257,9 @@ async function awaitArrival(opts: {
 
 export async function natProbe(opts: NatProbeOptions): Promise<NatProbeResult> {
   const t0 = performance.now();
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const rtoMs = Math.min(opts.rtoMs ?? 250, timeoutMs / 2);
+  /** Per-test wait: --timeout if given, else FIRST_TEST_TIMEOUT_MS for Test I and adaptiveWait() after it. */
+  let waitMs = opts.timeoutMs ?? FIRST_TEST_TIMEOUT_MS;
+  const rtoMs = Math.min(opts.rtoMs ?? 250, waitMs / 2);
   const signal = opts.signal;
   const tests: NatTestRecord[] = [];
   const notes: string[] = [];
@@ -291,7 +307,7 @@ export async function natProbe(opts: NatProbeOptions): Promise<NatProbeResult> {
         attributes,
         rtoMs,
         maxTransmissions: 7,
-        timeoutMs,
+        timeoutMs: waitMs,
         acceptFrom: extra.acceptFrom,
         connect: extra.connect,
         signal,
@@ -360,7 +376,7 @@ export async function natProbe(opts: NatProbeOptions): Promise<NatProbeResult> {
     if (!r1) {
       // RFC 3489 §10.1: no answer to Test I at all means UDP is blocked (or the server is down behind a silent filter).
       result.natType = 'udp-blocked';
-      notes.push(`no answer from ${formatEndpoint(primary)} within ${timeoutMs} ms: UDP is blocked on the way, or nothing answers STUN there`);
+      notes.push(`no answer from ${formatEndpoint(primary)} within ${waitMs} ms: UDP is blocked on the way, or nothing answers STUN there`);
       return done();
     }
     const m1 = mappedAddressOf(r1.response);
@@ -381,38 +397,43 @@ export async function natProbe(opts: NatProbeOptions): Promise<NatProbeResult> {
       notes.push(`the server sent no OTHER-ADDRESS: it does not support RFC 5780 NAT discovery, so filtering cannot be tested${second ? '' : ' (give a second server URL to still test mapping)'}`);
     }
 
-    // Mapping (RFC 5780 §4.3).
-    if (noNat) {
-      result.mapping = 'none';
-    } else if (otherUsable) {
-      const alt = { address: normalizeAddress(other.address), port: other.port };
-      const [r2, r3] = await Promise.all([
-        binding('mapping-II', s, { address: alt.address, port: primary.port }),
-        binding('mapping-III', s, alt),
-      ]);
-      const m2 = r2 ? mappedAddressOf(r2.response) : undefined;
-      const m3 = r3 ? mappedAddressOf(r3.response) : undefined;
-      if (m2 && sameEndpoint(m2, m1)) result.mapping = 'endpoint-independent';
-      else if (m2 && m3) result.mapping = sameEndpoint(m3, m2) ? 'address-dependent' : 'address-and-port-dependent';
-      else notes.push(`no answer from the server's alternate address ${formatEndpoint(alt)}: mapping behaviour unknown`);
-    }
-    if (!noNat && !otherUsable && second) {
-      const r2 = await binding('mapping-server2', s, second);
-      const m2 = r2 ? mappedAddressOf(r2.response) : undefined;
-      if (!m2) notes.push(`no answer from the second server ${formatEndpoint(second)}: mapping behaviour unknown`);
-      else if (sameEndpoint(m2, m1)) result.mapping = 'endpoint-independent';
-      else if (second.address === primary.address) result.mapping = 'address-and-port-dependent';
-      else {
-        // Two servers on different addresses cannot tell address-dependent from address-and-port-dependent;
-        // either way it is a symmetric NAT for RFC 3489 and for WebRTC.
-        notes.push('the mapping changes with the destination (address-dependent or address-and-port-dependent: two servers on different addresses cannot tell which); classic type: symmetric');
-        result.natType = 'symmetric';
-      }
-    }
+    // After Test I, mapping (on S), filtering (on a fresh S2) and hairpinning (towards S) run concurrently: they
+    // use different local ports, so none of them opens the NAT for another, and the probe costs one wait, not three.
+    const alt = otherUsable ? { address: normalizeAddress(other.address), port: other.port } : undefined;
+    if (opts.timeoutMs === undefined) waitMs = adaptiveWait(r1.rttMs);
 
-    // Filtering (RFC 5780 §4.4) on a fresh socket: S has sent to the alternate address, which opened the NAT for it.
-    if (otherUsable) {
-      const alt = { address: normalizeAddress(other.address), port: other.port };
+    // Mapping (RFC 5780 §4.3).
+    const mappingPhase = async (): Promise<void> => {
+      if (noNat) {
+        result.mapping = 'none';
+      } else if (alt) {
+        const [r2, r3] = await Promise.all([
+          binding('mapping-II', s, { address: alt.address, port: primary.port }),
+          binding('mapping-III', s, alt),
+        ]);
+        const m2 = r2 ? mappedAddressOf(r2.response) : undefined;
+        const m3 = r3 ? mappedAddressOf(r3.response) : undefined;
+        if (m2 && sameEndpoint(m2, m1)) result.mapping = 'endpoint-independent';
+        else if (m2 && m3) result.mapping = sameEndpoint(m3, m2) ? 'address-dependent' : 'address-and-port-dependent';
+        else notes.push(`no answer from the server's alternate address ${formatEndpoint(alt)}: mapping behaviour unknown`);
+      } else if (second) {
+        const r2 = await binding('mapping-server2', s, second);
+        const m2 = r2 ? mappedAddressOf(r2.response) : undefined;
+        if (!m2) notes.push(`no answer from the second server ${formatEndpoint(second)}: mapping behaviour unknown`);
+        else if (sameEndpoint(m2, m1)) result.mapping = 'endpoint-independent';
+        else if (second.address === primary.address) result.mapping = 'address-and-port-dependent';
+        else {
+          // Two servers on different addresses cannot tell address-dependent from address-and-port-dependent;
+          // either way it is a symmetric NAT for RFC 3489 and for WebRTC.
+          notes.push('the mapping changes with the destination (address-dependent or address-and-port-dependent: two servers on different addresses cannot tell which); classic type: symmetric');
+          result.natType = 'symmetric';
+        }
+      }
+    };
+
+    // Filtering (RFC 5780 §4.4) on a fresh socket: S sends to the alternate address, which opens the NAT for S.
+    const filteringPhase = async (): Promise<void> => {
+      if (!alt) return;
       const altPort = { address: primary.address, port: alt.port };
       const s2 = await newSocket();
       // Accept the reply from where the change request asked it to come from, or from the primary address (a server
@@ -428,23 +449,27 @@ export async function natProbe(opts: NatProbeOptions): Promise<NatProbeResult> {
       } else if (f2) result.filtering = 'endpoint-independent';
       else if (f3) result.filtering = 'address-dependent';
       else result.filtering = 'address-and-port-dependent';
-    }
+    };
 
-    // Hairpinning (RFC 5780 §4.5).
-    if (opts.hairpin) {
+    // Hairpinning (RFC 5780 §4.5): a request from another local socket to our own mapped address must arrive on S.
+    const hairpinPhase = async (): Promise<void> => {
+      if (!opts.hairpin) return;
       const h = await newSocket();
       const msg = createStunMessage({});
       const wire = encodeStunMessage(msg);
-      const ok = await awaitArrival({ from: h, to: m1, wire, tid: msg.transactionId, listen: s, rtoMs, timeoutMs, signal });
+      const ok = await awaitArrival({ from: h, to: m1, wire, tid: msg.transactionId, listen: s, rtoMs, timeoutMs: waitMs, signal });
       abortIfNeeded(signal);
       record({ name: 'hairpin', to: formatEndpoint(m1), outcome: ok ? 'answered' : 'timeout' });
       result.hairpinning = ok;
-    }
+    };
+
+    await Promise.all([mappingPhase(), filteringPhase(), hairpinPhase()]);
+    result.testTimeoutMs = waitMs;
 
     // Binding lifetime (RFC 5780 §4.6).
     if (opts.lifetimeMaxSeconds !== undefined) {
       if (noNat) notes.push('no NAT: the binding lifetime is that of the firewall state, if any');
-      const lt = await measureLifetime({ primary, maxSeconds: opts.lifetimeMaxSeconds, newSocket, binding, rtoMs, timeoutMs, signal, record });
+      const lt = await measureLifetime({ primary, maxSeconds: opts.lifetimeMaxSeconds, newSocket, binding, rtoMs, timeoutMs: waitMs, signal, record });
       if (lt.unsupported) notes.push(lt.unsupported);
       else {
         result.bindingLifetimeSeconds = lt.aliveAt;

@@ -11,10 +11,47 @@
  * parseLegacyRequest below.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import { Message, parseMessage, methods, classes } from 'werift';
+import { dirname, join, resolve } from 'node:path';
+import type { Message, classes, methods } from 'werift';
 
-export { methods as StunMethod, classes as StunClass };
+interface StunCodec {
+  Message: typeof Message;
+  parseMessage: (data: Buffer, integrityKey?: Buffer) => Message | undefined;
+  methods: typeof methods;
+  classes: typeof classes;
+}
+
+/**
+ * Load werift's STUN codec modules directly (~35 ms) rather than the whole package (~300-450 ms: the DTLS, SCTP, RTP
+ * and media stacks), because nat-probe's wall time is mostly process start-up when every test is answered. The
+ * files are werift's own CommonJS build (lib/ice-server/src/stun/*.js, the same code its package entry re-exports);
+ * if a werift release moves them, fall back to the package entry.
+ */
+function loadCodec(): StunCodec {
+  const require = createRequire(import.meta.url);
+  try {
+    const lib = resolve(dirname(require.resolve('werift')), '../..');
+    const msg = require(join(lib, 'ice-server/src/stun/message.js')) as Partial<StunCodec>;
+    const consts = require(join(lib, 'ice-server/src/stun/const.js')) as Partial<StunCodec>;
+    if (typeof msg.Message === 'function' && typeof msg.parseMessage === 'function' && consts.methods && consts.classes) {
+      return { Message: msg.Message, parseMessage: msg.parseMessage, methods: consts.methods, classes: consts.classes };
+    }
+  } catch {
+    /* fall through to the package entry */
+  }
+  return require('werift') as StunCodec;
+}
+
+const codec = loadCodec();
+
+/** STUN methods (RFC 5389 §18.1, RFC 5766 §13): BINDING, ALLOCATE, REFRESH, ... */
+export const StunMethod = codec.methods;
+export type StunMethod = methods;
+/** STUN message classes (RFC 5389 §6): REQUEST, INDICATION, RESPONSE, ERROR. */
+export const StunClass = codec.classes;
+export type StunClass = classes;
 
 /** RFC 5389 §6: the magic cookie in bytes 4..7 of every RFC 5389 message. */
 export const MAGIC_COOKIE = 0x2112a442;
@@ -69,12 +106,12 @@ export type StunMessage = Message;
 
 /** Build a request (or indication/response with `cls`). Attributes are written in the order given. */
 export function createStunMessage(opts: {
-  method?: methods;
-  cls?: classes;
+  method?: StunMethod;
+  cls?: StunClass;
   transactionId?: Buffer;
   attributes?: StunAttribute[];
 }): Message {
-  const msg = new Message(opts.method ?? methods.BINDING, opts.cls ?? classes.REQUEST, opts.transactionId ?? randomBytes(12));
+  const msg = new codec.Message(opts.method ?? StunMethod.BINDING, opts.cls ?? StunClass.REQUEST, opts.transactionId ?? randomBytes(12));
   for (const [name, value] of opts.attributes ?? []) msg.setAttribute(name, value);
   return msg;
 }
@@ -95,7 +132,7 @@ export function encodeStunMessage(msg: Message, opts: { integrityKey?: Buffer; f
  */
 export function decodeStunMessage(data: Buffer): Message | undefined {
   try {
-    return parseMessage(data);
+    return codec.parseMessage(data);
   } catch {
     return undefined;
   }
@@ -139,11 +176,11 @@ export function stringAttr(msg: Message, name: StunAttributeName): string | unde
 }
 
 export function isSuccessResponse(msg: Message): boolean {
-  return msg.messageClass === classes.RESPONSE;
+  return msg.messageClass === StunClass.RESPONSE;
 }
 
 export function isErrorResponse(msg: Message): boolean {
-  return msg.messageClass === classes.ERROR;
+  return msg.messageClass === StunClass.ERROR;
 }
 
 /**

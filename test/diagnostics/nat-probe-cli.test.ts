@@ -80,3 +80,23 @@ describe('nat-probe errors', () => {
     }
   });
 });
+
+describe('nat-probe verdict rules', () => {
+  it('maps RFC 5780 behaviours to the RFC 3489 label and never invents a cone type from unknown filtering', async () => {
+    const { classify } = await import('../../src/diagnostics/nat-probe.js');
+    expect(classify('none', 'endpoint-independent')).toBe('open');
+    expect(classify('none', 'address-dependent')).toBe('symmetric-udp-firewall');
+    expect(classify('none', 'unknown')).toBe('unknown');
+    expect(classify('endpoint-independent', 'address-dependent')).toBe('restricted-cone');
+    expect(classify('endpoint-independent', 'unknown')).toBe('unknown');
+    expect(classify('address-dependent', 'unknown')).toBe('symmetric');
+    expect(classify('unknown', 'endpoint-independent')).toBe('unknown');
+  });
+
+  it('waits ten round trips of Test I for later tests, within 1-3 s', async () => {
+    const { adaptiveWait } = await import('../../src/diagnostics/nat-probe.js');
+    expect(adaptiveWait(0.4)).toBe(1000);
+    expect(adaptiveWait(150)).toBe(1500);
+    expect(adaptiveWait(900)).toBe(3000);
+  });
+});
