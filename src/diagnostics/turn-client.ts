@@ -127,6 +127,8 @@ export class TurnClient {
   private readonly channels = new Map<number, Endpoint>();
   relayed?: Endpoint;
   mapped?: Endpoint;
+  /** 438 Stale Nonce answers retried so far, over all requests (RFC 8489 §9.2.5). */
+  staleNonceRetries = 0;
   /** Every Data indication and ChannelData message the server relays to us. */
   onData: (d: IncomingData) => void = () => {};
   /** Messages ignored on the way in (for --verbose). */
@@ -221,6 +223,7 @@ export class TurnClient {
       const err = errorCodeOf(res) ?? { code: 0, reason: 'no ERROR-CODE' };
       if (err.code === 438 && stale < 2) {
         stale += 1;
+        this.staleNonceRetries += 1;
         this.takeChallenge(res);
         continue;
       }

@@ -30,6 +30,11 @@ export interface CoturnOptions {
   realm?: string;
   /** Start the TLS listener with a generated certificate (default true). */
   tls?: boolean;
+  /**
+   * Let the relay talk to loopback peers (default true: tests relay between loopback sockets). false leaves coturn's
+   * default, which answers 403 to CreatePermission for 127.0.0.0/8 peers.
+   */
+  allowLoopbackPeers?: boolean;
   /** Extra turnserver flags, e.g. ['--stale-nonce=1'], ['--user-quota=1'], ['--denied-peer-ip=127.0.0.1']. */
   extraArgs?: string[];
   /** Give up starting after this long (default 15 s: the machine is shared). */
@@ -181,9 +186,6 @@ export async function startCoturn(opts: CoturnOptions = {}): Promise<Coturn> {
       '--listening-port', String(port),
       '--no-cli',
       '--no-dtls',
-      // coturn refuses loopback peers unless told (CONFIG WARNING in its log); tests relay between loopback sockets.
-      '--allow-loopback-peers',
-      '--allowed-peer-ip', HOST,
       '--realm', realm,
       '--fingerprint',
       '--pidfile', join(dir, 'turnserver.pid'),
@@ -192,6 +194,8 @@ export async function startCoturn(opts: CoturnOptions = {}): Promise<Coturn> {
       '--simple-log',
       '--no-software-attribute',
     ];
+    // coturn refuses loopback peers unless told (CONFIG WARNING in its log); tests relay between loopback sockets.
+    if (opts.allowLoopbackPeers ?? true) args.push('--allow-loopback-peers', '--allowed-peer-ip', HOST);
     if (tls) args.push('--tls-listening-port', String(tlsPort), '--cert', certFile, '--pkey', keyFile);
     else args.push('--no-tls');
     if (auth === 'long-term') args.push('--lt-cred-mech', '--user', `${username}:${password}`);
