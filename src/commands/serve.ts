@@ -23,6 +23,9 @@ interface ServeFlags {
   rate: number;
   burst: number;
   webRoot?: string;
+  stunPort?: number;
+  stunAltHost?: string;
+  stunAltPort?: number;
 }
 
 function describeEvent(e: ServerEvent): string | undefined {
@@ -70,6 +73,9 @@ export function register(program: Command): Command {
     .addOption(new Option('--rate <n>', 'messages per second per connection (sustained)').argParser(parseIntFlag('--rate', 1, 1_000_000)).default(50))
     .addOption(new Option('--burst <n>', 'messages a connection may send at once above --rate').argParser(parseIntFlag('--burst', 1, 1_000_000)).default(200))
     .addOption(new Option('--web-root <dir>', 'serve this directory at / instead of the bundled companion page'))
+    .addOption(new Option('--stun-port <port>', 'also answer STUN Binding requests on this UDP port of --host (e.g. 3478), so a LAN needs no outside STUN server').argParser(parseIntFlag('--stun-port', 0, 65535)))
+    .addOption(new Option('--stun-alt-host <ip>', 'a second local address: with it the STUN server answers RFC 5780 (nat-probe) on two addresses and two ports').argParser((v: string) => v))
+    .addOption(new Option('--stun-alt-port <port>', 'the second STUN port for --stun-alt-host (default: --stun-port + 1)').argParser(parseIntFlag('--stun-alt-port', 0, 65535)))
     .addHelpText(
       'after',
       `
@@ -85,6 +91,18 @@ Examples:
     .action(
       action<ServeFlags>(async (ctx, opts) => {
         const { startServe } = await import('../signaling/serve.js');
+        // The embedded STUN server starts first: if its port is taken, nothing else is left running.
+        let stun: import('../diagnostics/stun-server.js').StunServerHandle | undefined;
+        if (opts.stunPort !== undefined || opts.stunAltHost !== undefined) {
+          const { startStunServer } = await import('../diagnostics/stun-server.js');
+          const stunPort = opts.stunPort ?? 3478;
+          stun = await startStunServer({
+            host: opts.host === 'localhost' ? '127.0.0.1' : opts.host,
+            port: stunPort,
+            altHost: opts.stunAltHost,
+            altPort: opts.stunAltHost !== undefined ? (opts.stunAltPort ?? (stunPort === 0 ? 0 : stunPort + 1)) : undefined,
+          });
+        }
         const log = (e: ServerEvent): void => logEvent(ctx, e);
         const handle = await startServe({
           host: opts.host,
@@ -102,6 +120,9 @@ Examples:
           webRoot: opts.webRoot,
           onEvent: log,
           signal: ctx.signal,
+        }).catch(async (e: unknown) => {
+          await stun?.close();
+          throw e;
         });
         const { server, tls } = handle;
         const listening = {
@@ -117,16 +138,22 @@ Examples:
           auth: opts.token !== undefined,
           ...(tls ? { fingerprint256: tls.fingerprint256, certPath: tls.certPath, certGenerated: tls.generated } : {}),
           pid: process.pid,
+          ...(stun ? { stun: { url: `stun:${stun.addresses.primary.address}:${stun.addresses.primary.port}`, rfc5780: stun.addresses.rfc5780, addresses: stun.addresses.all } } : {}),
         };
         if (ctx.out.json) {
           ctx.out.event(listening);
         } else {
           ctx.out.result(listening, () => humanListening(ctx, handle.urls, handle.signalUrls, opts, tls));
+          if (stun) {
+            const p = stun.addresses.primary;
+            ctx.out.info(`STUN server: stun:${p.address}:${p.port}${stun.addresses.rfc5780 ? ` (RFC 5780, other address ${stun.addresses.other!.address}:${stun.addresses.other!.port}: rtc-cli nat-probe works against it)` : ''}`);
+          }
         }
         // Serve until SIGINT/SIGTERM (ctx.signal); startServe closes the server on the same signal.
         if (!ctx.signal.aborted) await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
         const stats = server.stats();
         await server.close();
+        await stun?.close();
         if (ctx.out.json) ctx.out.event({ event: 'stopped', ...stats });
         else ctx.out.info(`stopped: closed ${stats.connections} connection(s), relayed ${stats.messagesRelayed} message(s)`);
         ctx.setExitCode(0);

@@ -139,7 +139,7 @@ export async function startStunServer(opts: StunServerOptions = {}): Promise<Stu
     if (isIP(opts.altHost!) === 0) throw new RtcError('RTC_ERR_BAD_ADDRESS', `STUN alternate host "${opts.altHost}" is not an IP address`);
     if (host === '0.0.0.0' || host === '::' || host === opts.altHost) {
       throw new RtcError('RTC_ERR_USAGE', 'RFC 5780 mode needs two distinct specific local addresses (not 0.0.0.0)', {
-        hint: 'e.g. --stun-host 192.0.2.10 --stun-alt-host 192.0.2.11',
+        hint: 'bind the primary to one specific address (rtc-cli serve --host <ip>) and give another as --stun-alt-host',
       });
     }
     if (port !== 0 && port === opts.altPort) throw new RtcError('RTC_ERR_USAGE', 'the STUN alternate port must differ from the primary port');

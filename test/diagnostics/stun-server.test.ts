@@ -15,7 +15,7 @@ import {
 } from '../../src/diagnostics/stun-message.js';
 import { startStunServer, type StunServerHandle } from '../../src/diagnostics/stun-server.js';
 import { closeSocket, createStunSocket, stunRequest } from '../../src/diagnostics/stun-transaction.js';
-import { collect, runCli } from '../helpers/cli.js';
+import { collect, runCli, spawnCli, waitForJsonLine } from '../helpers/cli.js';
 import { DEBIAN_STUN } from '../helpers/natlab.js';
 
 let rfc5780: StunServerHandle;
@@ -193,6 +193,22 @@ describe('nat-probe verifies where change-request answers come from', () => {
     } finally {
       a.close();
       b.close();
+    }
+  });
+});
+
+describe('rtc-cli serve --stun-port', () => {
+  it('runs the embedded STUN server next to signaling; nat-probe gets an RFC 5780 verdict from it', async () => {
+    const child = spawnCli(['serve', '--port', '0', '--stun-port', '0', '--stun-alt-host', '127.0.0.2', '--json']);
+    try {
+      const ev = await waitForJsonLine<{ event: string; stun?: { url: string; rfc5780: boolean } }>(child, (o) => o.event === 'listening', 30_000);
+      expect(ev.stun?.rfc5780).toBe(true);
+      const r = await runCli(['nat-probe', ev.stun!.url, '--json', '--timeout', '1']);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ rfc5780: true, mapping: 'none', filtering: 'endpoint-independent', natType: 'open' });
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('close', resolve));
     }
   });
 });
