@@ -57,35 +57,39 @@ Examples:
     )
     .action(
       action<RecvFlags>(async (ctx, opts) => {
-        const manual = Boolean(opts.manual) || ctx.flags.signal === 'manual';
-        if (!manual && !opts.room) {
-          throw new RtcError('RTC_ERR_USAGE', 'recv-file needs --room <room> (or --manual)', { hint: 'rtc-cli recv-file --room demo --out .' });
+        try {
+          const manual = Boolean(opts.manual) || ctx.flags.signal === 'manual';
+          if (!manual && !opts.room) {
+            throw new RtcError('RTC_ERR_USAGE', 'recv-file needs --room <room> (or --manual)', { hint: 'rtc-cli recv-file --room demo --out .' });
+          }
+          const ice = iceConfigFrom(opts);
+          const { receiveFiles } = await import('../rtc/file-transfer.js');
+          const fmt = await import('../rtc/file-transfer-format.js');
+          const toStdout = Boolean(opts.stdout);
+          const render = peerRenderer(ctx, fmt, manual, toStdout);
+          const result = await render.wrap(receiveFiles({
+            outDir: opts.out,
+            force: Boolean(opts.force),
+            stdout: toStdout ? process.stdout : undefined,
+            ice,
+            signal: manual ? 'manual' : ctx.flags.signal,
+            room: opts.room,
+            token: opts.token,
+            timeoutMs: opts.timeout,
+            idleTimeoutMs: opts.idleTimeout,
+            abort: ctx.signal,
+            manual: manual ? { output: render.manualLine, input: process.stdin, role: opts.manualRole ?? 'answerer' } : undefined,
+            onEvent: render.onEvent,
+            onProgress: render.onProgress,
+          }));
+          // With --stdout the data owns stdout: the result goes to stderr (or nowhere with --quiet).
+          if (toStdout) {
+            if (ctx.out.json) process.stderr.write(JSON.stringify(result) + '\n');
+            else ctx.out.info(fmt.formatResult(result));
+          } else ctx.out.result(result, () => fmt.formatResult(result));
+        } finally {
+          exitSoonAfterDone();
         }
-        const ice = iceConfigFrom(opts);
-        const { receiveFiles } = await import('../rtc/file-transfer.js');
-        const fmt = await import('../rtc/file-transfer-format.js');
-        const toStdout = Boolean(opts.stdout);
-        const render = peerRenderer(ctx, fmt, manual, toStdout);
-        const result = await render.wrap(receiveFiles({
-          outDir: opts.out,
-          force: Boolean(opts.force),
-          stdout: toStdout ? process.stdout : undefined,
-          ice,
-          signal: manual ? 'manual' : ctx.flags.signal,
-          room: opts.room,
-          token: opts.token,
-          timeoutMs: opts.timeout,
-          idleTimeoutMs: opts.idleTimeout,
-          abort: ctx.signal,
-          manual: manual ? { output: render.manualLine, input: process.stdin, role: opts.manualRole ?? 'answerer' } : undefined,
-          onEvent: render.onEvent,
-          onProgress: render.onProgress,
-        }));
-        // With --stdout the data owns stdout: the result goes to stderr (or nowhere with --quiet).
-        if (toStdout) {
-          if (ctx.out.json) process.stderr.write(JSON.stringify(result) + '\n');
-          else ctx.out.info(fmt.formatResult(result));
-        } else ctx.out.result(result, () => fmt.formatResult(result));
       }),
     );
 }
@@ -134,4 +138,18 @@ function peerRenderer(ctx: CommandContext, fmt: Fmt, manual: boolean, dataOnStdo
       }
     },
   };
+}
+
+/**
+ * werift leaves a TURN allocation refresh timer running after pc.close() (a non-unref'd `setTimeout` of 5/6 of the
+ * 600 s lifetime in ice/src/turn/protocol.js), which would keep the process alive for minutes after a relayed
+ * transfer. Once the command is done (result or error rendered, exit code set by src/cli/run.ts), do not let it.
+ */
+function exitSoonAfterDone(): void {
+  const tick = (): void => {
+    // Never cut off output still queued for a slow reader (recv-file --stdout | slow-consumer).
+    if (process.stdout.writableLength > 0 || process.stderr.writableLength > 0) setTimeout(tick, 200).unref();
+    else process.exit();
+  };
+  setTimeout(tick, 1_500).unref();
 }

@@ -55,37 +55,41 @@ Examples:
     )
     .action(
       action<SendFlags>(async (ctx, opts, args) => {
-        const manual = Boolean(opts.manual) || ctx.flags.signal === 'manual';
-        if (!manual && !opts.room) {
-          throw new RtcError('RTC_ERR_USAGE', 'send-file needs --room <room> (or --manual)', { hint: 'rtc-cli send-file --room demo file.bin' });
+        try {
+          const manual = Boolean(opts.manual) || ctx.flags.signal === 'manual';
+          if (!manual && !opts.room) {
+            throw new RtcError('RTC_ERR_USAGE', 'send-file needs --room <room> (or --manual)', { hint: 'rtc-cli send-file --room demo file.bin' });
+          }
+          if (opts.name !== undefined && opts.name.length !== args.length) {
+            throw new RtcError('RTC_ERR_USAGE', `--name was given ${opts.name.length} time(s) for ${args.length} file(s)`, { hint: 'give one --name per file, in the same order' });
+          }
+          if (manual && args.includes('-')) {
+            throw new RtcError('RTC_ERR_USAGE', 'in manual mode stdin carries the pasted answer, so "-" cannot be sent', {
+              hint: 'write the data to a file first, or use a signaling server (rtc-cli serve)',
+            });
+          }
+          const ice = iceConfigFrom(opts);
+          const { sendFiles } = await import('../rtc/file-transfer.js');
+          const fmt = await import('../rtc/file-transfer-format.js');
+          const render = peerRenderer(ctx, fmt, manual, false);
+          const result = await render.wrap(sendFiles({
+            files: args.map((path, i) => ({ path, name: opts.name?.[i] })),
+            stdin: args.includes('-') ? process.stdin : undefined,
+            ice,
+            signal: manual ? 'manual' : ctx.flags.signal,
+            room: opts.room,
+            token: opts.token,
+            timeoutMs: opts.timeout,
+            idleTimeoutMs: opts.idleTimeout,
+            abort: ctx.signal,
+            manual: manual ? { output: render.manualLine, input: process.stdin, role: opts.manualRole ?? 'offerer' } : undefined,
+            onEvent: render.onEvent,
+            onProgress: render.onProgress,
+          }));
+          ctx.out.result(result, () => fmt.formatResult(result));
+        } finally {
+          exitSoonAfterDone();
         }
-        if (opts.name !== undefined && opts.name.length !== args.length) {
-          throw new RtcError('RTC_ERR_USAGE', `--name was given ${opts.name.length} time(s) for ${args.length} file(s)`, { hint: 'give one --name per file, in the same order' });
-        }
-        if (manual && args.includes('-')) {
-          throw new RtcError('RTC_ERR_USAGE', 'in manual mode stdin carries the pasted answer, so "-" cannot be sent', {
-            hint: 'write the data to a file first, or use a signaling server (rtc-cli serve)',
-          });
-        }
-        const ice = iceConfigFrom(opts);
-        const { sendFiles } = await import('../rtc/file-transfer.js');
-        const fmt = await import('../rtc/file-transfer-format.js');
-        const render = peerRenderer(ctx, fmt, manual, false);
-        const result = await render.wrap(sendFiles({
-          files: args.map((path, i) => ({ path, name: opts.name?.[i] })),
-          stdin: args.includes('-') ? process.stdin : undefined,
-          ice,
-          signal: manual ? 'manual' : ctx.flags.signal,
-          room: opts.room,
-          token: opts.token,
-          timeoutMs: opts.timeout,
-          idleTimeoutMs: opts.idleTimeout,
-          abort: ctx.signal,
-          manual: manual ? { output: render.manualLine, input: process.stdin, role: opts.manualRole ?? 'offerer' } : undefined,
-          onEvent: render.onEvent,
-          onProgress: render.onProgress,
-        }));
-        ctx.out.result(result, () => fmt.formatResult(result));
       }),
     );
 }
@@ -134,4 +138,18 @@ function peerRenderer(ctx: CommandContext, fmt: Fmt, manual: boolean, dataOnStdo
       }
     },
   };
+}
+
+/**
+ * werift leaves a TURN allocation refresh timer running after pc.close() (a non-unref'd `setTimeout` of 5/6 of the
+ * 600 s lifetime in ice/src/turn/protocol.js), which would keep the process alive for minutes after a relayed
+ * transfer. Once the command is done (result or error rendered, exit code set by src/cli/run.ts), do not let it.
+ */
+function exitSoonAfterDone(): void {
+  const tick = (): void => {
+    // Never cut off output still queued for a slow reader (recv-file --stdout | slow-consumer).
+    if (process.stdout.writableLength > 0 || process.stderr.writableLength > 0) setTimeout(tick, 200).unref();
+    else process.exit();
+  };
+  setTimeout(tick, 1_500).unref();
 }

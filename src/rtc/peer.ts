@@ -227,6 +227,8 @@ export async function connectPeer(opts: PeerSessionOptions): Promise<PeerSession
   }, opts.timeoutMs);
   ac.signal.addEventListener('abort', () => failure.reject(abortError(ac.signal)), { once: true });
 
+  // Every await below races the failure (timeout/abort): no werift call may hang the session past --timeout.
+  const race = <T>(p: Promise<T> | T): Promise<T> => Promise.race([Promise.resolve(p), failure.promise]);
   let pc: RTCPeerConnection | undefined;
   let signaling: PeerSignaling | undefined;
   let remoteId: string | undefined;
@@ -284,9 +286,9 @@ export async function connectPeer(opts: PeerSessionOptions): Promise<PeerSession
       if (!opts.manual) throw new RtcError('RTC_ERR_USAGE', '--signal manual needs an input and an output (internal wiring)');
       role = opts.manual.role ?? 'offerer';
       pc = await createPeerConnection(opts.ice, opts.peerConfig);
-      await opts.setup?.(pc, role);
+      await race(opts.setup?.(pc, role));
       setupStart = Date.now();
-      await Promise.race([negotiateManual(pc, role, opts, emit, () => (peerSeen = true)), failure.promise]);
+      await race(negotiateManual(pc, role, opts, emit, () => (peerSeen = true)));
     } else {
       if (!opts.room) throw new RtcError('RTC_ERR_USAGE', 'a room is needed (--room <name>)');
       const connect = opts.connectSignaling ?? defaultSignaling;
@@ -326,19 +328,19 @@ export async function connectPeer(opts: PeerSessionOptions): Promise<PeerSession
       }
 
       pc = await createPeerConnection(opts.ice, opts.peerConfig);
-      await opts.setup?.(pc, role);
+      await race(opts.setup?.(pc, role));
       const trickle = startTrickle(pc, opts.ice.iceAddress);
 
       if (role === 'offerer') {
         const to = remoteId!;
         emit({ type: 'connecting', role, peerId: to });
         setupStart = Date.now();
-        await pc.setLocalDescription(await pc.createOffer());
+        await race(pc.setLocalDescription(await race(pc.createOffer())));
         const sent = sendDescription(sig, to, 'offer', pc, opts.ice.iceAddress);
         trickle.localReady((c) => sig.send(to, c), sent);
         const answer = await Promise.race([nextSignal(inbox, (f) => (deliver = f), 'answer', trickle), failure.promise]);
-        await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
-        await trickle.remoteReady();
+        await race(applyRemote(pc, 'answer', answer.sdp));
+        await race(trickle.remoteReady());
       } else {
         const offerMsg = await Promise.race([nextSignalMsg(inbox, (f) => (deliver = f), 'offer', trickle), failure.promise]);
         remoteId = offerMsg.from;
@@ -346,9 +348,9 @@ export async function connectPeer(opts: PeerSessionOptions): Promise<PeerSession
         const to = remoteId;
         emit({ type: 'connecting', role, peerId: to });
         setupStart = Date.now();
-        await pc.setRemoteDescription({ type: 'offer', sdp: (offerMsg.data as { sdp: string }).sdp });
-        await trickle.remoteReady();
-        await pc.setLocalDescription(await pc.createAnswer());
+        await race(applyRemote(pc, 'offer', (offerMsg.data as { sdp: string }).sdp));
+        await race(trickle.remoteReady());
+        await race(pc.setLocalDescription(await race(pc.createAnswer())));
         const sent = sendDescription(sig, to, 'answer', pc, opts.ice.iceAddress);
         trickle.localReady((c) => sig.send(to, c), sent);
       }
@@ -387,6 +389,15 @@ export async function connectPeer(opts: PeerSessionOptions): Promise<PeerSession
   } catch (e) {
     await close();
     throw toRtcError(e);
+  }
+}
+
+/** setRemoteDescription, with werift's bare Errors about a bad remote SDP turned into RTC_ERR_PROTOCOL. */
+async function applyRemote(pc: RTCPeerConnection, type: 'offer' | 'answer', sdp: string): Promise<void> {
+  try {
+    await pc.setRemoteDescription({ type, sdp });
+  } catch (e) {
+    throw new RtcError('RTC_ERR_PROTOCOL', `the peer's ${type} was not accepted: ${(e as Error)?.message || 'invalid SDP'}`, { cause: e });
   }
 }
 
@@ -548,6 +559,23 @@ async function negotiateManual(
 ): Promise<void> {
   const manual = opts.manual!;
   const lines = linesOf(manual.input)[Symbol.asyncIterator]();
+  try {
+    await negotiateManualLines(pc, role, opts, emit, sawPeer, lines);
+  } finally {
+    // Stop reading stdin (closes the readline interface) so it does not keep the process alive.
+    await lines.return?.(undefined);
+  }
+}
+
+async function negotiateManualLines(
+  pc: RTCPeerConnection,
+  role: PeerRole,
+  opts: PeerSessionOptions,
+  emit: (e: PeerEvent) => void,
+  sawPeer: () => void,
+  lines: AsyncIterator<string>,
+): Promise<void> {
+  const manual = opts.manual!;
   const localLine = async (type: 'offer' | 'answer'): Promise<string> => {
     await gatheringComplete(pc, MANUAL_GATHER_TIMEOUT_MS);
     const sdp = filterSdpCandidates(pc.localDescription!.sdp, opts.ice.iceAddress);
@@ -562,13 +590,13 @@ async function negotiateManual(
     const answer = await readManualLine(lines, 'answer');
     sawPeer();
     emit({ type: 'connecting', role });
-    await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+    await applyRemote(pc, 'answer', answer.sdp);
   } else {
     emit({ type: 'manual-waiting', expect: 'offer' });
     const offer = await readManualLine(lines, 'offer');
     sawPeer();
     emit({ type: 'connecting', role });
-    await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+    await applyRemote(pc, 'offer', offer.sdp);
     await pc.setLocalDescription(await pc.createAnswer());
     const line = await localLine('answer');
     manual.output(line);

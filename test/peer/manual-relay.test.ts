@@ -1,0 +1,133 @@
+/**
+ * The two other ways peers connect: manual copy/paste SDP (no server: the one-line offer/answer is piped between the
+ * two processes exactly as a user would paste it), and relay-only through a real coturn on loopback (RFC 8656) with
+ * long-term credentials.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startCoturn, type Coturn } from '../helpers/coturn.js';
+import type { SignalingServer } from '../../src/signaling/server.js';
+import {
+  collect,
+  peerFlags,
+  randomFile,
+  removeDir,
+  sha256File,
+  spawnCli,
+  startServer,
+  tempDir,
+  transferResult,
+  uniqueRoom,
+  type CliResult,
+} from './helpers.js';
+
+let dir: string;
+let server: SignalingServer;
+let turn: Coturn;
+
+beforeAll(async () => {
+  dir = await tempDir();
+  server = await startServer();
+  turn = await startCoturn({ tls: false });
+});
+
+afterAll(async () => {
+  await turn?.stop();
+  await server?.close();
+  if (dir) await removeDir(dir);
+});
+
+function exitOf(child: ReturnType<typeof spawnCli>): Promise<CliResult> {
+  return new Promise((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const t = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(t);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+describe('manual SDP exchange', () => {
+  it('connects two processes by piping the one-line offer and answer between them', async () => {
+    const src = join(dir, 'manual-src');
+    const out = join(dir, 'manual-out');
+    mkdirSync(src);
+    mkdirSync(out);
+    const hash = await randomFile(join(src, 'm.bin'), 2 * 1024 * 1024 + 3);
+    // Sender in human mode: the offer line is alone on stdout. Receiver in --json: the answer comes as an event.
+    const send = spawnCli(['send-file', '--manual', '--ice-address', '127.0.0.1', join(src, 'm.bin')]);
+    const recv = spawnCli(['recv-file', '--signal', 'manual', '--ice-address', '127.0.0.1', '--out', out, '--json']);
+    let offer: string | undefined;
+    let answer: string | undefined;
+    let sBuf = '';
+    let rBuf = '';
+    send.stdout.on('data', (d: Buffer) => {
+      sBuf += d.toString();
+      const nl = sBuf.indexOf('\n');
+      if (offer === undefined && nl >= 0) {
+        offer = sBuf.slice(0, nl);
+        recv.stdin.write(offer + '\n');
+      }
+    });
+    recv.stdout.on('data', (d: Buffer) => {
+      rBuf += d.toString();
+      for (const line of rBuf.split('\n')) {
+        if (answer === undefined && line.includes('"manual-answer"')) {
+          answer = (JSON.parse(line) as { line: string }).line;
+          send.stdin.write(answer + '\n');
+        }
+      }
+    });
+    const [s, r] = await Promise.all([exitOf(send), exitOf(recv)]);
+    expect(s.code, s.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
+    expect(offer).toMatch(/^rtc1\.offer\.[A-Za-z0-9_-]+$/);
+    expect(answer).toMatch(/^rtc1\.answer\.[A-Za-z0-9_-]+$/);
+    expect(await sha256File(join(out, 'm.bin'))).toBe(hash);
+    const res = transferResult(r);
+    expect(res.path).toBe('direct');
+    expect(res.selectedPair.local.address).toBe('127.0.0.1');
+  }, 120_000);
+
+  it('refuses a pasted line that is not an offer with RTC_ERR_BAD_SDP (exit 2)', async () => {
+    const out = join(dir, 'manual-bad');
+    mkdirSync(out);
+    const r = await collect(spawnCli(['recv-file', '--manual', '--ice-address', '127.0.0.1', '--out', out, '--json']), {
+      input: 'v=0 this is not a line from rtc-cli\n',
+      timeoutMs: 60_000,
+    });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain('RTC_ERR_BAD_SDP');
+    expect(existsSync(join(out, 'm.bin'))).toBe(false);
+  }, 60_000);
+});
+
+describe('relay-only through coturn', () => {
+  it('sends a file with both peers forced onto TURN relay candidates', async () => {
+    const src = join(dir, 'relay-src');
+    const out = join(dir, 'relay-out');
+    mkdirSync(src);
+    mkdirSync(out);
+    const hash = await randomFile(join(src, 't.bin'), 1024 * 1024);
+    const room = uniqueRoom('relay');
+    const ice = ['--ice-server', turn.urls.udp, '--ice-username', turn.username, '--ice-credential', turn.password, '--relay-only'];
+    const recvDone = collect(spawnCli(['recv-file', ...peerFlags(server.signalUrl, room), ...ice, '--out', out]), { timeoutMs: 90_000 });
+    const s = await collect(spawnCli(['send-file', ...peerFlags(server.signalUrl, room), ...ice, join(src, 't.bin')]), { timeoutMs: 90_000 });
+    const r = await recvDone;
+    expect(s.code, s.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await sha256File(join(out, 't.bin'))).toBe(hash);
+    for (const res of [transferResult(s), transferResult(r)]) {
+      expect(res.path).toBe('relayed');
+      expect(res.selectedPair.local.type).toBe('relay');
+      expect(res.selectedPair.local.address).toBe('127.0.0.1');
+    }
+    // Each side's relay candidate is the other's remote: the pair runs TURN server to TURN server.
+    expect(transferResult(s).selectedPair.remote.port).toBe(transferResult(r).selectedPair.local.port);
+  }, 120_000);
+});
