@@ -168,7 +168,13 @@ export function classify(mapping: MappingBehavior, filtering: FilteringBehavior)
 }
 
 /** One sentence for humans on what the verdict means for WebRTC connectivity. */
-export function webrtcAdvice(natType: NatType): string {
+export function webrtcAdvice(natType: NatType, mapping: MappingBehavior = 'unknown'): string {
+  if (natType === 'unknown' && mapping === 'none') {
+    return 'No NAT (your address is public); filtering could not be tested, so a firewall may still block inbound UDP: keep a TURN server to be safe.';
+  }
+  if (natType === 'unknown' && mapping === 'endpoint-independent') {
+    return 'Endpoint-independent mapping: STUN candidates should work with most peers; filtering could not be tested.';
+  }
   switch (natType) {
     case 'open':
       return 'No NAT and no filtering: direct connections work; host candidates alone reach you.';
@@ -366,7 +372,7 @@ export async function natProbe(opts: NatProbeOptions): Promise<NatProbeResult> {
     const done = (): NatProbeResult => {
       // udp-blocked, and "symmetric" from two servers whose exact mapping class is unknown, are decided directly.
       if (result.natType !== 'udp-blocked' && result.natType !== 'symmetric') result.natType = classify(result.mapping, result.filtering);
-      result.webrtc = webrtcAdvice(result.natType);
+      result.webrtc = webrtcAdvice(result.natType, result.mapping);
       result.durationMs = Math.round(performance.now() - t0);
       return result;
     };

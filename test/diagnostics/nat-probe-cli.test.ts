@@ -1,7 +1,7 @@
 // `rtc-cli nat-probe` input and reachability errors, through the real bin: documented codes and exit codes.
 import dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { collect, runCli, spawnCli } from '../helpers/cli.js';
 
 interface ErrorJson {
   ok: false;
@@ -75,6 +75,27 @@ describe('nat-probe errors', () => {
       expect(res.natType).toBe('udp-blocked');
       expect(res.mappedAddress).toBeNull();
       expect(got).toBeGreaterThanOrEqual(2); // it did retransmit (RFC 5389 §7.2.1)
+    } finally {
+      silent.close();
+    }
+  });
+});
+
+describe('nat-probe interruption', () => {
+  it('SIGINT while waiting for an answer → exit 130 RTC_ERR_INTERRUPTED, without waiting out --timeout', async () => {
+    const silent = dgram.createSocket('udp4');
+    await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
+    let got = 0;
+    silent.on('message', () => (got += 1));
+    try {
+      const child = spawnCli(['nat-probe', `stun:127.0.0.1:${silent.address().port}`, '--json', '--timeout', '50']);
+      const done = collect(child, { timeoutMs: 40_000 });
+      // Interrupt once the first request has arrived (the probe is waiting), not at an arbitrary time.
+      for (let i = 0; i < 200 && got === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      child.kill('SIGINT');
+      const r = await done;
+      expect(r.code).toBe(130);
+      expect(errorOf(r.stdout).code).toBe('RTC_ERR_INTERRUPTED');
     } finally {
       silent.close();
     }
