@@ -11,6 +11,7 @@ import { register as turnCheck } from './turn-check.js';
 import { register as iceGather } from './ice-gather.js';
 import { register as sendFile } from './send-file.js';
 import { register as recvFile } from './recv-file.js';
+import { register as sdp } from './sdp.js';
 
 export type Register = (program: Command) => Command;
 
@@ -23,4 +24,5 @@ export const commands: Register[] = [
   iceGather,
   sendFile,
   recvFile,
+  sdp,
 ];
