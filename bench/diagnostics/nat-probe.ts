@@ -15,7 +15,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, renameSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { BIN } from '../../test/helpers/cli.js';
 import { createNatLab, DEBIAN_STUN, LAN_CLIENT, PUB_PRIMARY, type NatLab, type NatMode } from '../../test/helpers/natlab.js';
@@ -115,12 +114,13 @@ async function main(): Promise<void> {
   ];
   const total = (tool: string): number => rows.filter((r) => r.tool === tool).reduce((s, r) => s + r.ms, 0);
   const ratioAll = total(TOOLS[0]!.name) / total(TOOLS[1]!.name);
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? 'unknown CPU';
+  const nproc = execFileSync('nproc', { encoding: 'utf8' }).trim();
   const section = [
     ANCHOR,
     '### nat-probe: wall time to a full verdict (RFC 5780 mapping + filtering), per NAT type',
     '',
-    `${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpu}), Node ${process.version}, ${version('turnserver', ['--version'])} (coturn),`,
+    `${new Date().toISOString().slice(0, 10)}, nproc ${nproc} (${cpu}), Node ${process.version}, ${version('turnserver', ['--version'])} (coturn),`,
     `${version(DEBIAN_STUN, ['--version'])}. Machine shared with other jobs while measured. Median of ${REPS} runs per cell, each run`,
     'a fresh process inside the client namespace of the NAT lab (test/helpers/natlab.ts), conntrack flushed before every run.',
     `Command: \`npm run build && REPS=${REPS} npx tsx bench/diagnostics/nat-probe.ts\` (root).`,
