@@ -190,6 +190,13 @@ describe('nat-probe verifies where change-request answers come from', () => {
       expect(res.natType).toBe('unknown');
       expect(res.notes.join(' ')).toMatch(/ignores CHANGE-REQUEST/);
       expect(res.tests.filter((t) => t.outcome === 'ignored-change-request').length).toBeGreaterThan(0);
+
+      // It also ignores RESPONSE-PORT (answers the sender instead): the lifetime is reported unknown, with a note.
+      const lt = await runCli(['nat-probe', `stun:127.0.0.1:${a.address().port}`, '--json', '--timeout', '1', '--lifetime', '1']);
+      expect(lt.code).toBe(0);
+      const ltRes = JSON.parse(lt.stdout) as NatProbeResult;
+      expect(ltRes.bindingLifetimeSeconds).toBeUndefined();
+      expect(ltRes.notes.join(' ')).toMatch(/RESPONSE-PORT/);
     } finally {
       a.close();
       b.close();
