@@ -361,7 +361,38 @@ export class SignalingClient extends EventEmitter {
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
+  /**
+   * The server pings every `welcome.heartbeatMs`. If nothing at all (ping, message) arrives for 2.5 intervals + 2 s,
+   * the path is dead even though TCP has not noticed (a sleeping laptop, a vanished NAT binding): drop the socket so
+   * the reconnect logic takes over instead of waiting for TCP's retransmission timeout (minutes).
+   */
+  private startWatchdog(ws: WebSocket): void {
+    const hb = this.welcomeMsg.heartbeatMs;
+    if (!(typeof hb === 'number' && hb > 0)) return; // an older server that does not announce it
+    const limit = hb * 2.5 + 2000;
+    let lastHeard = Date.now();
+    const heard = (): void => {
+      lastHeard = Date.now();
+    };
+    ws.on('ping', heard);
+    ws.on('message', heard);
+    ws.on('pong', heard);
+    const timer = setInterval(() => {
+      if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) {
+        clearInterval(timer);
+        return;
+      }
+      if (Date.now() - lastHeard > limit) {
+        clearInterval(timer);
+        ws.terminate();
+      }
+    }, Math.max(50, Math.min(hb, 5000)));
+    timer.unref();
+    ws.once('close', () => clearInterval(timer));
+  }
+
   private attach(ws: WebSocket): void {
+    this.startWatchdog(ws);
     ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
       if (ws !== this.ws || isBinary) return;
       const m = parseServerMessage(data.toString());

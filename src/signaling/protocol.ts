@@ -56,6 +56,8 @@ export interface WelcomeMsg {
   maxMessageBytes: number;
   /** How many rooms one connection may be in at once. */
   maxRooms: number;
+  /** The server pings every this many ms; a client that hears nothing for ~2.5 intervals may assume the link is dead. */
+  heartbeatMs: number;
   /** Messages per second a connection may send (sustained), and the burst allowance. */
   rate: { perSecond: number; burst: number };
 }

@@ -291,6 +291,7 @@ class Server extends EventEmitter implements SignalingServer {
       auth: this.tokenHash !== undefined,
       maxMessageBytes: this.maxMessageBytes,
       maxRooms: this.maxRooms,
+      heartbeatMs: this.heartbeatMs,
       rate: { perSecond: this.rate.perSecond, burst: this.rate.burst },
     } satisfies ServerMessage);
   }

@@ -5,6 +5,7 @@ import { createServer, type Socket } from 'node:net';
 import { SignalingClient } from '../../src/signaling/client.js';
 import { startSignalingServer, type SignalingServer } from '../../src/signaling/server.js';
 import { RtcError } from '../../src/errors.js';
+import { WebSocketServer } from 'ws';
 import type { JoinResult, RelayedMessage } from '../../src/signaling/types.js';
 
 const cleanup: (() => Promise<unknown> | void)[] = [];
@@ -202,6 +203,26 @@ describe('SignalingClient', () => {
     b.on('message', (m) => msgs.push(m.data));
     await nextEvent(a, 'reconnected');
     await expect.poll(() => msgs, { timeout: 10_000 }).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
+  it('drops a silent link (no pings for 2.5 heartbeats) and reconnects instead of waiting for TCP', async () => {
+    // A server that welcomes and answers join, then goes silent: no pings, like a path that died without a FIN.
+    const fake = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    cleanup.push(() => new Promise<void>((r) => fake.close(() => r())));
+    let connections = 0;
+    fake.on('connection', (ws) => {
+      connections++;
+      ws.send(JSON.stringify({ type: 'welcome', v: 1, auth: false, maxMessageBytes: 65536, maxRooms: 1, heartbeatMs: 100 }));
+      ws.on('message', () => ws.send(JSON.stringify({ type: 'joined', v: 1, room: 'quiet', id: `id${connections}`, peers: [] })));
+    });
+    await new Promise((r) => fake.once('listening', r));
+    const url = `ws://127.0.0.1:${(fake.address() as { port: number }).port}/ws`;
+    const a = await client(url, { backoffInitialMs: 20, backoffMaxMs: 50 });
+    await a.join('quiet');
+    const why = await nextEvent<string>(a, 'disconnected', 20_000);
+    expect(why).toMatch(/1006/);
+    const re = await nextEvent<JoinResult | undefined>(a, 'reconnected', 20_000);
+    expect(re?.id).toBe('id2');
   });
 
   it('gives up after maxReconnectAttempts and emits closed', async () => {
