@@ -140,6 +140,10 @@ Examples:
           pid: process.pid,
           ...(stun ? { stun: { url: `stun:${stun.addresses.primary.address}:${stun.addresses.primary.port}`, rfc5780: stun.addresses.rfc5780, addresses: stun.addresses.all } } : {}),
         };
+        const loopback = /^(127\.|::1$|localhost$)/.test(server.host);
+        if (!loopback && opts.token === undefined) {
+          ctx.out.warn(`listening on ${server.host} without --token: anyone who can reach this port can join rooms and relay messages`);
+        }
         if (ctx.out.json) {
           ctx.out.event(listening);
         } else {

@@ -124,6 +124,20 @@ describe('rtc-cli serve (real bin)', () => {
     expect((await done).code).toBe(0);
   });
 
+  it('--host 0.0.0.0 lists an URL per interface (loopback first) and warns when there is no token', async () => {
+    const child = serve(['--host', '0.0.0.0']);
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const done = collect(child, { timeoutMs: 60_000 });
+    const listening = await waitForJsonLine<Listening & { urls: string[]; signals: string[] }>(child, (o) => o.event === 'listening');
+    expect(listening.urls[0]).toBe(`http://127.0.0.1:${listening.port}/`);
+    expect(listening.signals.length).toBe(listening.urls.length);
+    expect(listening.signals.every((u) => u.endsWith(`:${listening.port}/ws`))).toBe(true);
+    await expect.poll(() => err, { timeout: 10_000 }).toMatch(/without --token/);
+    child.kill('SIGTERM');
+    expect((await done).code).toBe(0);
+  });
+
   it('a port in use → RTC_ERR_LISTEN, exit 1, with a hint', async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
