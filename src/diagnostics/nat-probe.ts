@@ -426,8 +426,11 @@ export async function natProbe(opts: NatProbeOptions): Promise<NatProbeResult> {
         const r2 = await binding('mapping-server2', s, second);
         const m2 = r2 ? mappedAddressOf(r2.response) : undefined;
         if (!m2) notes.push(`no answer from the second server ${formatEndpoint(second)}: mapping behaviour unknown`);
-        else if (sameEndpoint(m2, m1)) result.mapping = 'endpoint-independent';
-        else if (second.address === primary.address) result.mapping = 'address-and-port-dependent';
+        else if (sameEndpoint(m2, m1) && second.address !== primary.address) result.mapping = 'endpoint-independent';
+        else if (sameEndpoint(m2, m1)) {
+          // Same server address, another port, same mapping: rules out address-and-port-dependent mapping only.
+          notes.push('the two servers share an address: the same mapping to both rules out address-and-port-dependent mapping, but cannot tell endpoint-independent from address-dependent (use servers on two addresses)');
+        } else if (second.address === primary.address) result.mapping = 'address-and-port-dependent';
         else {
           // Two servers on different addresses cannot tell address-dependent from address-and-port-dependent;
           // either way it is a symmetric NAT for RFC 3489 and for WebRTC.

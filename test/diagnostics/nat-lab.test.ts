@@ -112,12 +112,13 @@ describe('nat-probe against coturn (RFC 5780) through real NATs', () => {
 
 describe('embedded STUN server and two-server mode behind real NATs', () => {
   beforeAll(async () => {
-    // One process in the pub namespace: an RFC 5780 server on .3:3478/.4:3479 and two plain ones on .3:5000, .4:5000.
+    // One process in the pub namespace: an RFC 5780 server on .3:3478/.4:3479 and plain ones on .3:5000, .4:5000, .3:5001.
     const code = `
       const { startStunServer } = await import(${JSON.stringify(new URL('../../dist/diagnostics/stun-server.js', import.meta.url).href)});
       await startStunServer({ host: '${PUB_3}', port: 3478, altHost: '${PUB_4}', altPort: 3479 });
       await startStunServer({ host: '${PUB_3}', port: 5000 });
       await startStunServer({ host: '${PUB_4}', port: 5000 });
+      await startStunServer({ host: '${PUB_3}', port: 5001 });
       console.log('ready');`;
     const child = lab.spawnIn(lab.pub, [process.execPath, '--input-type=module', '-e', code]);
     await new Promise<void>((resolve, reject) => {
@@ -159,6 +160,16 @@ describe('embedded STUN server and two-server mode behind real NATs', () => {
     expect(sym).toMatchObject({ rfc5780: false, filtering: 'unknown', natType: 'symmetric' });
     // Two servers on different addresses cannot tell address-dependent from address-and-port-dependent: not guessed.
     expect(sym.mapping).toBe('unknown');
+
+    // Two servers on one address (two ports): a changed mapping proves port dependence; an unchanged one proves
+    // nothing about address dependence, so mapping stays unknown under an address-dependent NAT.
+    const r4 = await lab.runInClient(['nat-probe', `stun:${PUB_3}:5000`, `stun:${PUB_3}:5001`, '--json', '--timeout', '2']);
+    expect(JSON.parse(r4.stdout)).toMatchObject({ mapping: 'address-and-port-dependent', natType: 'symmetric' });
+    lab.setMode('address-dependent');
+    const r5 = await lab.runInClient(['nat-probe', `stun:${PUB_3}:5000`, `stun:${PUB_3}:5001`, '--json', '--timeout', '2']);
+    const ad = JSON.parse(r5.stdout) as NatProbeResult;
+    expect(ad).toMatchObject({ mapping: 'unknown', natType: 'unknown' });
+    expect(ad.notes.join(' ')).toMatch(/share an address/);
 
     // One server, no second URL: says so, no verdict invented.
     const r3 = await lab.runInClient(['nat-probe', `stun:${PUB_3}:5000`, '--json', '--timeout', '2']);
