@@ -256,7 +256,8 @@ describe('token auth', () => {
 describe('heartbeat', () => {
   it('drops a peer that stops answering pings (peer-left), keeps one that answers', async () => {
     const events: ServerEvent[] = [];
-    const s = await server({ heartbeatIntervalMs: 100, onEvent: (e) => events.push(e) });
+    // 400 ms: short for the test, long enough that a loaded machine does not starve the answering client's pong.
+    const s = await server({ heartbeatIntervalMs: 400, onEvent: (e) => events.push(e) });
     const live = await joined(s, 'hb');
     // A client whose WebSocket layer never answers pings: a vanished phone, a frozen tab.
     const ws = new WebSocket(s.signalUrl, { autoPong: false });
