@@ -121,6 +121,12 @@ export function createStunMessage(opts: {
  * require (FINGERPRINT last, covering MESSAGE-INTEGRITY). The message object is modified.
  */
 export function encodeStunMessage(msg: Message, opts: { integrityKey?: Buffer; fingerprint?: boolean } = {}): Buffer {
+  // Encoding twice (a retry with a new NONCE, say) must not compute MESSAGE-INTEGRITY over the old MI/FINGERPRINT.
+  const kept = msg.getAttributes().filter(([name]) => name !== 'MESSAGE-INTEGRITY' && name !== 'FINGERPRINT');
+  if (kept.length !== msg.getAttributes().length) {
+    msg.clear();
+    for (const [name, value] of kept) msg.setAttribute(name, value);
+  }
   if (opts.integrityKey) msg.addMessageIntegrity(opts.integrityKey);
   if (opts.fingerprint ?? true) msg.addFingerprint();
   return Buffer.from(msg.bytes);

@@ -75,6 +75,12 @@ describe('STUN codec (RFC 5769 test vectors)', () => {
     const back = decodeStunMessage(wire)!;
     expect(back.getAttributeValue('CHANGE-REQUEST')).toBe(6);
     expect(checkMessageIntegrity(wire, key)).toBe('valid');
+    // Re-encoding the same message with another key (a retry after 438 Stale Nonce) is valid again.
+    msg.setAttribute('NONCE', Buffer.from('new'));
+    const key2 = longTermKey('user', 'realm2', 'pass');
+    const again = encodeStunMessage(msg, { integrityKey: key2 });
+    expect(checkMessageIntegrity(again, key2)).toBe('valid');
+    expect(decodeStunMessage(again)).toBeDefined();
     for (const junk of [Buffer.alloc(0), Buffer.from('hello world, not stun'), Buffer.alloc(20), wire.subarray(0, 27), Buffer.alloc(1500, 0xff)]) {
       expect(() => decodeStunMessage(junk)).not.toThrow();
       expect(() => checkMessageIntegrity(junk, key)).not.toThrow();
