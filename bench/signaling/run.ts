@@ -255,7 +255,18 @@ function median(all: number[]): number {
 
 const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a');
 
+/** Each client is one socket here and one in the server: both processes need CLIENTS + slack descriptors. */
+function checkFdLimit(): void {
+  const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+  const soft = m && m[1] !== 'unlimited' ? Number(m[1]) : Infinity;
+  if (soft < CLIENTS + 500) {
+    process.stderr.write(`open-file limit ${soft} is too low for ${CLIENTS} clients: run \`ulimit -n ${CLIENTS * 2 + 1000}\` first (or pass --clients)\n`);
+    process.exit(2);
+  }
+}
+
 async function main(): Promise<void> {
+  checkFdLimit();
   spawnSync('taskset', ['-a', '-cp', '0', String(process.pid)], { stdio: 'ignore' });
   const runs: RunResult[] = [];
   const protos: Proto[] = ONLY ? [ONLY as Proto] : ['ours', 'socketio'];
