@@ -9,8 +9,11 @@ import { parentPort } from 'node:worker_threads';
 import { toRtcError } from '../errors.js';
 import { gatherCandidates, iceEcho, type IceEchoOptions } from './turn-ice.js';
 
-// Load werift now, while the main thread runs the TURN steps.
-const ready = import('werift');
+// Load werift now, while the main thread runs the TURN steps, and make the DTLS certificate werift shares between all
+// peers of a process (its generation is a large part of the first connection's time).
+const ready = import('werift').then(async (w) => {
+  await w.RTCDtlsTransport.SetupCertificate().catch(() => undefined);
+});
 
 type Job =
   | { type: 'run'; opts: Omit<IceEchoOptions, 'signal'> }
