@@ -156,7 +156,8 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       abort: opts.abort,
       setup,
       onEvent: (e) => emit(e),
-      peerConfig: { codecs },
+      // max-bundle: one ICE transport for every m-line (werift leaves the sockets of unused un-bundled transports open).
+      peerConfig: { codecs, bundlePolicy: 'max-bundle' },
       connectSignaling: opts.connectSignaling,
     });
     const s = session;

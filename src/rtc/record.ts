@@ -91,6 +91,9 @@ export interface RecordResult {
 
 const KEYFRAME_INTERVAL_MS = 4000;
 const LOSS_PLI_MIN_GAP_MS = 500;
+const FIRST_KEYFRAME_RETRY_MS = 350;
+/** At most this many packets per track are kept from before the recorder starts (the start grace is 3 s). */
+const MAX_EARLY_PACKETS = 5000;
 const REMB_INTERVAL_MS = 1000;
 const DEFAULT_MAX_BITRATE_KBPS = 2500;
 /** After the first packet, how long we wait for the other track and for a video keyframe before starting anyway. */
@@ -169,6 +172,12 @@ interface Incoming {
   transceiver: RTCRtpTransceiver;
   kind: 'video' | 'audio';
   packets: number;
+  /** Packets received before the recorder started (replayed into it from the first keyframe on). */
+  early: { rtp: RtpPacket; at: number }[];
+  /** Index in `early` of the first packet of the keyframe that gave the frame size. */
+  keyIdx?: number;
+  /** What the muxer listens to once it runs: a stand-in track we feed (early packets first, then live ones). */
+  feed?: MediaStreamTrack;
   /** RFC 3550 A.3 loss accounting. */
   baseSeq?: number;
   maxExt?: number;
@@ -259,11 +268,13 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       if ((media === 'video' && kind !== 'video') || (media === 'audio' && kind !== 'audio')) return;
       const transceiver = pc.getTransceivers().find((t) => t.receiver.tracks.includes(track));
       if (!transceiver) return;
-      const s: Incoming = { track, transceiver, kind, packets: 0, cycles: 0, received: 0 };
+      const s: Incoming = { track, transceiver, kind, packets: 0, early: [], cycles: 0, received: 0 };
       incoming.push(s);
       track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
         s.packets += 1;
         noteSeq(s, rtp.header.sequenceNumber);
+        if (s.feed) s.feed.onReceiveRtp.execute(rtp);
+        else if (s.early.length < MAX_EARLY_PACKETS) s.early.push({ rtp: rtp.clone(), at: Date.now() });
         if (s.packets === 1) {
           emit({ type: 'media', kind, codec: track.codec?.mimeType ?? 'unknown' });
           if (kind === 'video') requestKeyframe(s);
@@ -274,6 +285,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
           const size = name === 'video/vp8' ? vp8KeyframeSize(rtp.payload) : undefined;
           if (size) {
             videoSize = size;
+            s.keyIdx = s.early.length - 1;
             keyframeSeen?.();
           }
         }
@@ -303,7 +315,8 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       abort: ac.signal,
       setup,
       onEvent: (e) => emit(e),
-      peerConfig: { codecs, ...(opts.peerConfig ?? {}) },
+      // max-bundle: one ICE transport for every m-line (werift leaves the sockets of unused un-bundled transports open).
+      peerConfig: { codecs, bundlePolicy: 'max-bundle', ...(opts.peerConfig ?? {}) },
       connectSignaling: opts.connectSignaling,
     });
     const s = session;
@@ -371,10 +384,20 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
           finalized?.();
         });
     });
-    const ordered = [videoIn, audioIn].filter((x): x is Incoming => Boolean(x)).map((x) => x.track);
+    // The muxer gets stand-in tracks: first the packets that arrived before it existed, from the keyframe that gave
+    // us the frame size on (audio from the same moment), so the recording starts with that keyframe, not with the
+    // next one a PLI has to provoke; then everything live.
+    const { MediaStreamTrack: Track } = await import('werift');
+    const inputs = [videoIn, audioIn].filter((x): x is Incoming => Boolean(x));
+    const startAt = videoIn?.keyIdx !== undefined ? videoIn.early[videoIn.keyIdx]!.at : 0;
+    const ordered = inputs.map((x) => {
+      const feed = new Track({ kind: x.kind, codec: x.track.codec });
+      x.track.onReceiveRtcp.subscribe((r) => feed.onReceiveRtcp.execute(r));
+      return { x, feed };
+    });
     const recorder = new nonstandard.MediaRecorder({
       stream,
-      tracks: ordered,
+      tracks: ordered.map((o) => o.feed),
       width: videoSize?.width ?? 640,
       height: videoSize?.height ?? 480,
       disableLipSync: true,
@@ -382,6 +405,13 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     });
     let recorderError: unknown;
     recorder.onError.subscribe((e) => (recorderError = e));
+    await sleep(0); // MediaRecorder subscribes to its tracks asynchronously
+    for (const { x, feed } of ordered) {
+      const early = x.kind === 'video' && x.keyIdx !== undefined ? x.early.slice(x.keyIdx) : x.early.filter((e) => e.at >= startAt);
+      x.early = [];
+      for (const e of early) feed.onReceiveRtp.execute(e.rtp);
+      x.feed = feed;
+    }
     if (videoIn) requestKeyframe(videoIn);
     const videoCodec = videoIn?.track.codec?.mimeType.split('/')[1] ?? '';
     const audioCodec = audioIn?.track.codec?.mimeType.split('/')[1] ?? '';
@@ -392,7 +422,16 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       audio: audioIn ? { codec: audioCodec } : undefined,
     });
     const started = Date.now();
-    if (videoIn) timers.push(setInterval(() => requestKeyframe(videoIn), KEYFRAME_INTERVAL_MS));
+    if (videoIn) {
+      timers.push(setInterval(() => requestKeyframe(videoIn), KEYFRAME_INTERVAL_MS));
+      // Senders throttle keyframe requests (libwebrtc ignores one within ~300 ms of the last keyframe), and the one
+      // that told us the frame size came before the recorder was listening: ask again until a frame is muxed.
+      const retry = setInterval(() => {
+        if (videoFrames > 0) clearInterval(retry);
+        else requestKeyframe(videoIn);
+      }, FIRST_KEYFRAME_RETRY_MS);
+      timers.push(retry);
+    }
     const lost = (): number => incoming.reduce((n, x) => n + lostOf(x), 0);
     let lastBytes = 0;
     let lastT = started;

@@ -40,11 +40,13 @@ export type FeedbackKind = { kind: 'keyframe' } | { kind: 'remb'; bps: number } 
 /** Classify the RTCP a sender receives: keyframe requests (PLI, FIR), REMB estimates, NACKs, receiver reports. */
 export function classifyRtcp(packet: RtcpPacket): FeedbackKind[] {
   const out: FeedbackKind[] = [];
-  const p = packet as unknown as { type: number; feedback?: { constructor: { name: string }; bitrate?: bigint }; reports?: { fractionLost: number; jitter: number }[] };
+  const p = packet as unknown as { type: number; feedback?: { count?: number; bitrate?: bigint }; reports?: { fractionLost: number; jitter: number }[] };
+  // Dispatch on the FMT value (RFC 4585 §6.3: PLI = 1; RFC 5104 §4.3.1: FIR = 4; REMB = 15), not on class names,
+  // which werift's ESM bundle renames.
   if (p.type === 206 && p.feedback) {
-    const name = p.feedback.constructor.name;
-    if (name === 'PictureLossIndication' || name === 'FullIntraRequest') out.push({ kind: 'keyframe' });
-    else if (name === 'ReceiverEstimatedMaxBitrate' && typeof p.feedback.bitrate === 'bigint') out.push({ kind: 'remb', bps: Number(p.feedback.bitrate) });
+    const fmt = p.feedback.count;
+    if (fmt === 1 || fmt === 4) out.push({ kind: 'keyframe' });
+    else if (fmt === 15 && typeof p.feedback.bitrate === 'bigint') out.push({ kind: 'remb', bps: Number(p.feedback.bitrate) });
   } else if (p.type === 205) {
     out.push({ kind: 'nack' });
   } else if ((p.type === 201 || p.type === 200) && Array.isArray(p.reports)) {

@@ -444,6 +444,10 @@ async function applyBitrate(c) {
     if (state.maxBitrateKbps) enc.maxBitrate = state.maxBitrateKbps * 1000;
     else delete enc.maxBitrate;
   }
+  // ?degradation=maintain-framerate|maintain-resolution|balanced: what the encoder gives up first when CPU or
+  // bandwidth runs short (WebRTC 1.0 RTCDegradationPreference; Chromium honours it, others ignore it).
+  const deg = params.get('degradation');
+  if (deg && ['maintain-framerate', 'maintain-resolution', 'balanced'].includes(deg)) p.degradationPreference = deg;
   try {
     await sender.setParameters(p);
     $('bitrate-state').textContent = state.maxBitrateKbps ? `video capped at ${state.maxBitrateKbps} kbps` : 'no cap';

@@ -30,8 +30,11 @@ export interface Netns {
   run(cmd: string, args: string[]): string;
   /** Spawn `rtc-cli ...` (the real bin) inside the namespace. */
   spawnCli(args: string[], env?: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams;
-  /** Add packet loss on the namespace's loopback and veth (where its local traffic flows). */
-  setLoss(percent: number): void;
+  /**
+   * Drop `percent` % of the namespace's packets (0 removes it). tc netem on its loopback and veth when the kernel has
+   * sch_netem; otherwise an nftables rule dropping that share of UDP at random (`numgen random`). Returns the method.
+   */
+  setLoss(percent: number): 'netem' | 'nft';
   launchChromium(extraArgs?: string[]): Promise<Browser>;
   destroy(): void;
 }
@@ -85,6 +88,7 @@ export function createNetns(tag = 'web'): Netns {
   const wrapper = join(dir, 'chromium-in-netns.sh');
   writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${name} /usr/bin/chromium "$@"\n`);
   chmodSync(wrapper, 0o755);
+  let lossMethod: 'netem' | 'nft' | undefined;
   const browsers: Browser[] = [];
   const children: ChildProcessWithoutNullStreams[] = [];
 
@@ -103,17 +107,8 @@ export function createNetns(tag = 'web'): Netns {
       return child;
     },
     setLoss(percent) {
-      // Traffic between two local addresses of the namespace is delivered over its loopback device.
-      for (const d of ['lo', dev]) {
-        const verb = percent > 0 ? 'replace' : 'del';
-        const args = ['netns', 'exec', name, 'tc', 'qdisc', verb, 'dev', d, 'root'];
-        if (percent > 0) args.push('netem', 'loss', `${percent}%`);
-        try {
-          sh('ip', args);
-        } catch (e) {
-          if (percent > 0) throw e;
-        }
-      }
+      lossMethod = applyLoss(name, dev, percent, lossMethod);
+      return lossMethod;
     },
     async launchChromium(extraArgs = []) {
       const { chromium } = await import('playwright-core');
@@ -145,6 +140,40 @@ export function createNetns(tag = 'web'): Netns {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function applyLoss(ns: string, dev: string, percent: number, method: 'netem' | 'nft' | undefined): 'netem' | 'nft' {
+  const inNs = (args: string[]): string => sh('ip', ['netns', 'exec', ns, ...args]);
+  if (method !== 'nft') {
+    try {
+      // Traffic between two local addresses of the namespace is delivered over its loopback device.
+      for (const d of ['lo', dev]) {
+        if (percent > 0) inNs(['tc', 'qdisc', 'replace', 'dev', d, 'root', 'netem', 'loss', `${percent}%`]);
+        else {
+          try {
+            inNs(['tc', 'qdisc', 'del', 'dev', d, 'root']);
+          } catch {
+            /* none installed */
+          }
+        }
+      }
+      return 'netem';
+    } catch (e) {
+      if (method === 'netem' || !/unknown/i.test(String((e as { stderr?: Buffer }).stderr ?? e))) throw e;
+      // This kernel has no sch_netem (e.g. a minimal VM kernel): fall through to nftables.
+    }
+  }
+  try {
+    inNs(['nft', 'delete', 'table', 'inet', 'rtcwebloss']);
+  } catch {
+    /* not there yet */
+  }
+  if (percent > 0) {
+    inNs(['nft', 'add', 'table', 'inet', 'rtcwebloss']);
+    inNs(['nft', 'add', 'chain', 'inet', 'rtcwebloss', 'out', '{ type filter hook output priority 0; }']);
+    inNs(['nft', 'add', 'rule', 'inet', 'rtcwebloss', 'out', 'meta', 'l4proto', 'udp', 'numgen', 'random', 'mod', '100', '<', String(Math.round(percent)), 'drop']);
+  }
+  return 'nft';
 }
 
 /** Start `rtc-cli serve` inside the namespace on an ephemeral port; resolve with its page and signal URLs. */
