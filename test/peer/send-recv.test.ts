@@ -232,6 +232,15 @@ describe('send-file / recv-file through serve on loopback', () => {
     expect(lonely.code).toBe(1);
     expect(errorCode(lonely)).toBe('RTC_ERR_NO_PEER');
 
+    // Ctrl-C while waiting for a peer: prompt, non-zero (130), RTC_ERR_INTERRUPTED.
+    const waiting = spawnCli(['recv-file', ...peerFlags(server.signalUrl, uniqueRoom()), '--out', out, '--timeout', '60']);
+    const waitingDone = collect(waiting, { timeoutMs: 30_000 });
+    await new Promise<void>((res) => waiting.stdout.on('data', (d: Buffer) => d.toString().includes('waiting-for-peer') && res()));
+    waiting.kill('SIGINT');
+    const interrupted = await waitingDone;
+    expect(interrupted.code).toBe(130);
+    expect(errorCode(interrupted)).toBe('RTC_ERR_INTERRUPTED');
+
     const badOut = await collect(spawnCli(['recv-file', ...peerFlags(server.signalUrl, uniqueRoom()), '--out', join(dir, 'no-such-dir')]));
     expect(badOut.code).toBe(2);
     expect(errorCode(badOut)).toBe('RTC_ERR_BAD_OUTPUT');

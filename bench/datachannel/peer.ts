@@ -1,0 +1,177 @@
+/**
+ * One side of a raw data-channel throughput run (no files, no hashing): the reference for send-file.
+ *
+ *   npx tsx bench/datachannel/peer.ts --impl werift|ndc --role send|recv --bytes N [--chunk 65536]
+ *
+ * Signaling is over stdio, relayed by bench/datachannel/run.ts: every stdout line is JSON; `{"sig":...}` lines go to
+ * the other peer's stdin, `{"result":...}` is the outcome. Both sides create a negotiated channel (id 1), as send-file
+ * does. The sender uses send-file's chunking and backpressure (64 KiB messages, bufferedAmount kept under 512 KiB,
+ * resume below 256 KiB). Loopback only: werift via createPeerConnection({iceAddress:'127.0.0.1'}), libdatachannel
+ * with bindAddress 127.0.0.1 and every candidate not on 127.0.0.1 dropped.
+ */
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    impl: { type: 'string', default: 'werift' },
+    role: { type: 'string', default: 'send' },
+    bytes: { type: 'string', default: String(64 * 1024 * 1024) },
+    chunk: { type: 'string', default: '65536' },
+  },
+});
+const TOTAL = Number(values.bytes);
+const CHUNK = Number(values.chunk);
+const HIGH = 512 * 1024;
+const LOW = 256 * 1024;
+const sending = values.role === 'send';
+
+const out = (o: unknown): void => void process.stdout.write(JSON.stringify(o) + '\n');
+const inbox: ((m: Record<string, unknown>) => void)[] = [];
+createInterface({ input: process.stdin }).on('line', (l) => {
+  const m = JSON.parse(l) as Record<string, unknown>;
+  for (const f of inbox) f(m);
+});
+
+function finish(t0: number, cpu0: NodeJS.CpuUsage): void {
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  out({
+    result: {
+      role: values.role,
+      bytes: TOTAL,
+      seconds,
+      MBps: TOTAL / 1e6 / seconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      maxRssMB: process.resourceUsage().maxRSS / 1024,
+    },
+  });
+  setTimeout(() => process.exit(0), 200);
+}
+
+const payload = Buffer.alloc(CHUNK, 0x5a);
+
+async function runWerift(): Promise<void> {
+  const { createPeerConnection } = await import('../../src/rtc/peer-connection.js');
+  const pc = await createPeerConnection({ iceServers: [], relayOnly: false, iceAddress: '127.0.0.1' });
+  const dc = pc.createDataChannel('bench', { negotiated: true, id: 1, ordered: true });
+  dc.bufferedAmountLowThreshold = LOW;
+  const gathered = async (): Promise<string> => {
+    for (let i = 0; i < 200 && pc.iceGatheringState !== 'complete'; i++) await new Promise((r) => setTimeout(r, 25));
+    return pc.localDescription!.sdp;
+  };
+  inbox.push((m) => {
+    const sig = m.sig as { type: 'offer' | 'answer'; sdp: string } | undefined;
+    if (!sig) return;
+    void (async () => {
+      await pc.setRemoteDescription(sig);
+      if (sig.type === 'offer') {
+        await pc.setLocalDescription(await pc.createAnswer());
+        out({ sig: { type: 'answer', sdp: await gathered() } });
+      }
+    })();
+  });
+  if (sending) {
+    await pc.setLocalDescription(await pc.createOffer());
+    out({ sig: { type: 'offer', sdp: await gathered() } });
+  }
+  let t0 = 0;
+  let cpu0 = process.cpuUsage();
+  dc.stateChanged.subscribe((s) => {
+    if (s !== 'open') return;
+    t0 = performance.now();
+    cpu0 = process.cpuUsage();
+    if (!sending) return;
+    void (async () => {
+      for (let sent = 0; sent < TOTAL; ) {
+        const n = Math.min(CHUNK, TOTAL - sent);
+        while (dc.bufferedAmount + n > HIGH) {
+          // Same wait as send-file's Link.room(): the event, with a 50 ms poll as a safety net.
+          await new Promise<void>((r) => {
+            const done = (): void => {
+              sub.unSubscribe();
+              clearInterval(poll);
+              r();
+            };
+            const sub = dc.bufferedAmountLow.subscribe(done);
+            const poll = setInterval(() => {
+              if (dc.bufferedAmount <= LOW) done();
+            }, 50);
+          });
+        }
+        dc.send(n === CHUNK ? payload : payload.subarray(0, n));
+        sent += n;
+      }
+    })();
+  });
+  let got = 0;
+  dc.onMessage.subscribe((m) => {
+    if (sending) {
+      if (m === 'done') finish(t0, cpu0);
+      return;
+    }
+    if (t0 === 0) t0 = performance.now();
+    got += (m as Buffer).length;
+    if (got >= TOTAL) {
+      dc.send('done');
+      finish(t0, cpu0);
+    }
+  });
+}
+
+async function runNdc(): Promise<void> {
+  const ndc = (await import('node-datachannel')).default;
+  const pc = new ndc.PeerConnection(values.role!, { iceServers: [], bindAddress: '127.0.0.1', enableIceTcp: false, disableAutoNegotiation: true });
+  const onLoopback = (s: string): boolean => / 127\.0\.0\.1 /.test(s);
+  pc.onLocalDescription((sdp, type) => {
+    const filtered = sdp.split(/\r?\n/).filter((l) => !l.startsWith('a=candidate:') || onLoopback(l)).join('\r\n');
+    out({ sig: { type, sdp: filtered } });
+  });
+  pc.onLocalCandidate((candidate, mid) => {
+    if (onLoopback(candidate)) out({ sig: { candidate, mid } });
+  });
+  inbox.push((m) => {
+    const sig = m.sig as { type?: string; sdp?: string; candidate?: string; mid?: string } | undefined;
+    if (!sig) return;
+    if (sig.sdp) {
+      pc.setRemoteDescription(sig.sdp, sig.type as 'offer' | 'answer');
+      if (sig.type === 'offer') pc.setLocalDescription();
+    }
+    else if (sig.candidate && onLoopback(sig.candidate)) pc.addRemoteCandidate(sig.candidate, sig.mid ?? '0');
+  });
+  const dc = pc.createDataChannel('bench', { negotiated: true, id: 1 });
+  dc.setBufferedAmountLowThreshold(LOW);
+  let t0 = 0;
+  let cpu0 = process.cpuUsage();
+  let sent = 0;
+  const pump = (): void => {
+    while (sent < TOTAL && dc.bufferedAmount() + CHUNK <= HIGH) {
+      const n = Math.min(CHUNK, TOTAL - sent);
+      dc.sendMessageBinary(n === CHUNK ? payload : payload.subarray(0, n));
+      sent += n;
+    }
+  };
+  dc.onOpen(() => {
+    t0 = performance.now();
+    cpu0 = process.cpuUsage();
+    if (sending) pump();
+  });
+  dc.onBufferedAmountLow(() => {
+    if (sending) pump();
+  });
+  let got = 0;
+  dc.onMessage((m) => {
+    if (sending) {
+      if (m === 'done') finish(t0, cpu0);
+      return;
+    }
+    got += typeof m === 'string' ? m.length : (m as Buffer).byteLength;
+    if (got >= TOTAL) {
+      dc.sendMessage('done');
+      finish(t0, cpu0);
+    }
+  });
+  if (sending) pc.setLocalDescription();
+}
+
+await (values.impl === 'ndc' ? runNdc() : runWerift());
