@@ -175,6 +175,8 @@ class Link {
           return;
         }
         if (msg.t === 'ping') return;
+        // A fatal error from the peer stops us at once, even mid-stream (the sender reads no replies while sending).
+        if (msg.t === 'error') this.fail(remoteError(msg.code, msg.message));
         this.push({ kind: 'control', msg });
       } else {
         this.push({ kind: 'data', data: m });
@@ -359,6 +361,8 @@ async function withSession<T>(
     await waitOpen(dc!, link.failure);
     return await run(session, link);
   } finally {
+    // Let a last message (an error, the final ack) leave before the channel closes: the peer must learn why.
+    await link.drained(1_000);
     link.finished = true;
     link.stop();
     await session.close();

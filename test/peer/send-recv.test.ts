@@ -246,3 +246,30 @@ describe('send-file / recv-file through serve on loopback', () => {
     expect(errorCode(badOut)).toBe('RTC_ERR_BAD_OUTPUT');
   }, 60_000);
 });
+
+describe('write failures', () => {
+  it('exits 1 with RTC_ERR_WRITE on both sides when the receiver\'s disk is full', async () => {
+    // A real full disk: a 1 MiB tmpfs in a private mount namespace (root; CI runs as root) receiving a 4 MiB file.
+    const src = await sub('diskfull-src');
+    const mnt = await sub('diskfull-mnt');
+    await randomFile(join(src, 'big.bin'), 4 * 1024 * 1024);
+    const room = uniqueRoom();
+    const { spawn } = await import('node:child_process');
+    const { BIN } = await import('../helpers/cli.js');
+    const script = `mount -t tmpfs -o size=1m rtc-peer-test "$1" && shift && exec "$@"`;
+    const recv = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', mnt, process.execPath, BIN, 'recv-file', ...peerFlags(server.signalUrl, room), '--out', mnt], {
+      stdio: 'pipe',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    const recvDone = collect(recv, { timeoutMs: 120_000 });
+    const s = await collect(spawnCli(['send-file', ...peerFlags(server.signalUrl, room), join(src, 'big.bin')]), { timeoutMs: 120_000 });
+    const r = await recvDone;
+    expect(r.code, r.stderr).toBe(1);
+    expect(errorCode(r)).toBe('RTC_ERR_WRITE');
+    expect(r.stderr).toMatch(/no space left|ENOSPC/i);
+    expect(s.code, s.stderr).toBe(1);
+    expect(errorCode(s)).toBe('RTC_ERR_WRITE');
+    // The tmpfs lived only in the receiver's mount namespace: nothing landed in the real directory.
+    expect(readdirSync(mnt)).toEqual([]);
+  }, 120_000);
+});
