@@ -33,7 +33,8 @@ function finalJson(r: CliResult): TurnCheckResult & { error?: { code: string; me
 
 describe('turn-check against coturn', () => {
   it('long-term credentials from the env: UDP, TCP and TLS (--ca) allocate, relay and connect ICE; exit 0', async () => {
-    const r = await runCli(['turn-check', '--json', '--ca', lt.caFile, lt.urls.udp, lt.urls.tcp, lt.urls.tls], {
+    // --timeout 15: generous per-step limit for a loaded 2-core machine (the steps take well under a second here).
+    const r = await runCli(['turn-check', '--json', '--timeout', '15', '--ca', lt.caFile, lt.urls.udp, lt.urls.tcp, lt.urls.tls], {
       env: { RTC_TURN_USERNAME: lt.username, RTC_TURN_CREDENTIAL: lt.password },
     });
     assertNoSecrets(r, [lt.password]);
@@ -68,7 +69,7 @@ describe('turn-check against coturn', () => {
   });
 
   it('TURN REST credentials minted from --secret (env) work with use-auth-secret; neither secret nor password is printed', async () => {
-    const r = await runCli(['turn-check', '--json', '--user', 'ci', '--ttl', '600', rest.urls.udp, rest.urls.tls, '--ca', rest.caFile], {
+    const r = await runCli(['turn-check', '--json', '--timeout', '15', '--user', 'ci', '--ttl', '600', rest.urls.udp, rest.urls.tls, '--ca', rest.caFile], {
       env: { RTC_TURN_SECRET: rest.secret },
     });
     assertNoSecrets(r, [rest.secret]);

@@ -1,10 +1,13 @@
 // The TURN client state machine against a REAL coturn, for the answers turn-check's happy path does not meet:
 // 438 Stale Nonce (coturn --stale-nonce=1) must be retried transparently (RFC 8489 §9.2.5), and 403 on
-// CreatePermission (coturn's default refusal of loopback peers) must be explained as RTC_ERR_TURN_FORBIDDEN.
+// CreatePermission (coturn's default refusal of loopback peers) must be explained as RTC_ERR_TURN_FORBIDDEN, and a
+// relay that allocates but delivers nothing (dropped by nftables) as RTC_ERR_RELAY_NO_DATA. Needs root (CI is root).
+import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { startCoturn, type Coturn } from '../helpers/coturn.js';
 import { TurnClient } from '../../src/diagnostics/turn-client.js';
+import type { TurnCheckResult } from '../../src/diagnostics/turn-check.js';
 import { openStreamTransport, openUdpTransport } from '../../src/diagnostics/turn-transport.js';
 
 const servers: Coturn[] = [];
@@ -51,5 +54,37 @@ describe('TURN client against coturn', () => {
     const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { checks: Array<{ allocate: { ok: boolean }; error: { code: string; step: string } }> };
     expect(res.checks[0]!.allocate.ok).toBe(true);
     expect(res.checks[0]!.error).toMatchObject({ code: 'RTC_ERR_TURN_FORBIDDEN', step: 'permission' });
+  });
+});
+
+describe('turn-check when the relay drops data', () => {
+  // A uniquely named nftables table in this (root) test's namespace that drops UDP between relay ports 65100-65199 on
+  // 127.0.0.1 only; the fixture's other instances allocate from 49152-64999, so nobody else's packets are touched.
+  const table = `turn_test_${process.pid}_${Date.now() % 100000}`;
+  afterAll(() => {
+    spawnSync('nft', ['delete', 'table', 'ip', table]);
+  });
+
+  it('allocations and permissions work but no packet comes back: RTC_ERR_RELAY_NO_DATA at the relay step, exit 1', async () => {
+    const t = await startCoturn({ tls: false, relayPorts: [65100, 65199] });
+    servers.push(t);
+    const nft = (args: string[]): void => {
+      const r = spawnSync('nft', args, { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`nft ${args.join(' ')} failed: ${r.stderr}`);
+    };
+    nft(['add', 'table', 'ip', table]);
+    nft(['add', 'chain', 'ip', table, 'out', '{ type filter hook output priority 0 ; }']);
+    nft(['add', 'rule', 'ip', table, 'out', 'ip', 'saddr', '127.0.0.1', 'ip', 'daddr', '127.0.0.1', 'udp', 'sport', '65100-65199', 'udp', 'dport', '65100-65199', 'drop']);
+    const r = await runCli(['turn-check', '--json', '--no-ice', '--timeout', '2', '--count', '5', t.urls.udp], {
+      env: { RTC_TURN_USERNAME: t.username, RTC_TURN_CREDENTIAL: t.password },
+    });
+    expect(r.code).toBe(1);
+    const c = (JSON.parse(r.stdout.trim().split('\n').pop()!) as TurnCheckResult).checks[0]!;
+    expect(c.allocate.ok).toBe(true);
+    expect(c.allocate.relayedAddress).toMatch(/^127\.0\.0\.1:651\d\d$/);
+    expect(c.permission.ok).toBe(true);
+    expect(c.relay).toMatchObject({ ok: false, sent: 5, received: 0, lossPct: 100 });
+    expect(c.error).toMatchObject({ code: 'RTC_ERR_RELAY_NO_DATA', step: 'relay' });
+    expect(c.error!.message).toMatch(/none of 5 packets came back/);
   });
 });

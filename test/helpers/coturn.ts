@@ -35,6 +35,11 @@ export interface CoturnOptions {
    * default, which answers 403 to CreatePermission for 127.0.0.0/8 peers.
    */
   allowLoopbackPeers?: boolean;
+  /**
+   * Relay port range. Default 49152-64999, which leaves 65000-65535 to tests that need ports no other fixture
+   * instance can allocate (e.g. to drop relayed packets with an nftables rule without touching anyone else's).
+   */
+  relayPorts?: [number, number];
   /** Extra turnserver flags, e.g. ['--stale-nonce=1'], ['--user-quota=1'], ['--denied-peer-ip=127.0.0.1']. */
   extraArgs?: string[];
   /** Give up starting after this long (default 15 s: the machine is shared). */
@@ -195,6 +200,8 @@ export async function startCoturn(opts: CoturnOptions = {}): Promise<Coturn> {
       '--no-software-attribute',
     ];
     // coturn refuses loopback peers unless told (CONFIG WARNING in its log); tests relay between loopback sockets.
+    const [minPort, maxPort] = opts.relayPorts ?? [49152, 64999];
+    args.push('--min-port', String(minPort), '--max-port', String(maxPort));
     if (opts.allowLoopbackPeers ?? true) args.push('--allow-loopback-peers', '--allowed-peer-ip', HOST);
     if (tls) args.push('--tls-listening-port', String(tlsPort), '--cert', certFile, '--pkey', keyFile);
     else args.push('--no-tls');
