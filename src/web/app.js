@@ -326,6 +326,8 @@ function createConn(remoteId, role) {
   };
   pc.ontrack = (e) => {
     const v = card.querySelector('video.remote');
+    v.hidden = false;
+    card.querySelector('.no-media').hidden = true;
     const stream = v.srcObject instanceof MediaStream ? v.srcObject : new MediaStream();
     if (!stream.getTracks().includes(e.track)) stream.addTrack(e.track);
     v.srcObject = stream;
