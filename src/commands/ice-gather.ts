@@ -46,11 +46,12 @@ Exit codes: 0 every --ice-server gave its candidate, 1 one did not (see errors a
           insecure: opts.insecure,
           probe: opts.probe,
           signal: ctx.signal,
+          // As they come, on stderr with --verbose; --json stdout stays exactly one object.
           onCandidate: (c) => {
-            ctx.out.event({ event: 'candidate', ...c });
+            ctx.out.debug(`${Math.round(c.elapsedMs)} ms ${c.candidate}`);
             spinner.text(`${c.type} ${c.address}:${c.port}`);
           },
-          onError: (e) => ctx.out.event({ event: 'candidate-error', ...e }),
+          onError: (e) => ctx.out.debug(`${Math.round(e.elapsedMs)} ms candidate error ${e.url} ${e.errorCode} ${e.errorText}`),
         });
         spinner.stop();
         if (!result.ok) ctx.setExitCode(1);

@@ -87,8 +87,9 @@ Exit codes: 0 every check passed, 1 a check failed (the error says which step an
           localAddress: opts.localAddress,
           timeoutMs: opts.timeout,
           signal: ctx.signal,
+          // Progress goes to stderr (--verbose) so that --json stdout is exactly one object a CI job can parse.
           onStep: (e) => {
-            ctx.out.event({ event: 'step', ...e });
+            ctx.out.debug(`${e.url}: ${e.step} ${e.ok ? 'ok' : 'FAILED'} ${e.ms} ms${e.detail ? ` (${e.detail})` : ''}`);
             spinner.text(`${e.url}: ${e.step} ${e.ok ? 'ok' : 'failed'}`);
           },
         });

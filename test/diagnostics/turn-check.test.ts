@@ -25,7 +25,7 @@ function assertNoSecrets(r: CliResult, secrets: string[]): void {
   }
 }
 
-/** The final JSON object (the last stdout line; NDJSON step events come before it). */
+/** The JSON result (the last stdout line). */
 function finalJson(r: CliResult): TurnCheckResult & { error?: { code: string; message: string } } {
   const lines = r.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]!) as TurnCheckResult & { error?: { code: string; message: string } };
@@ -39,6 +39,8 @@ describe('turn-check against coturn', () => {
     });
     assertNoSecrets(r, [lt.password]);
     expect(r.code, r.stderr).toBe(0);
+    // --json stdout is exactly one object (progress goes to stderr with --verbose).
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
     const res = finalJson(r);
     expect(res.ok).toBe(true);
     expect(res.auth).toBe('long-term');
@@ -59,13 +61,15 @@ describe('turn-check against coturn', () => {
   });
 
   it('human output names each step and ends with PASS', async () => {
-    const r = await runCli(['turn-check', '--no-ice', '--count', '3', lt.urls.tcp, '--username', lt.username, '--credential', lt.password]);
+    const r = await runCli(['turn-check', '--verbose', '--no-ice', '--count', '3', lt.urls.tcp, '--username', lt.username, '--credential', lt.password]);
     assertNoSecrets(r, [lt.password]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/✓ allocate .*relayed 127\.0\.0\.1:\d+/);
     expect(r.stdout).toMatch(/✓ relay +3\/3 back, rtt p50/);
     expect(r.stdout).toMatch(/skipped \(--no-ice\)/);
     expect(r.stdout).toMatch(/PASS: the TURN URL works/);
+    // --verbose: each step as it finishes, on stderr.
+    expect(r.stderr).toMatch(/\?transport=tcp: allocate ok [\d.]+ ms \(relayed 127\.0\.0\.1:\d+\)/);
   });
 
   it('TURN REST credentials minted from --secret (env) work with use-auth-secret; neither secret nor password is printed', async () => {
