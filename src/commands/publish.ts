@@ -40,7 +40,8 @@ Example:
 
 Keyframe requests (PLI/FIR) skip the video to the file's next keyframe; NACKs are answered from the send history;
 a REMB estimate below the file's bitrate is reported (pre-encoded frames cannot be re-encoded).
-Exit codes: 0 sent, 1 no peer / connection failed / peer left early, 2 bad source file.`,
+Exit codes: 0 sent (to the end, --duration, Ctrl-C, or until the receiver left), 1 no peer / connection failed,
+2 bad source file.`,
     )
     .action(
       action<PublishFlags>(async (ctx, opts, args) => {
