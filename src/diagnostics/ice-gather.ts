@@ -16,14 +16,12 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { Worker } from 'node:worker_threads';
-import { RtcError, toRtcError, type RtcErrorCode } from '../errors.js';
+import { RtcError, type RtcErrorCode } from '../errors.js';
 import { candidateAllowed, parseCandidate } from '../rtc/peer-connection.js';
-import { parseIceServerUrl, type IceConfig, type IceServer, type IceServerUrl } from '../rtc/ice-config.js';
-import { formatEndpoint, mappedAddressOf } from './stun-message.js';
-import { closeSocket, createStunSocket, resolveHost, stunRequest } from './stun-transaction.js';
-import { TurnClient } from './turn-client.js';
+import { parseIceServerUrl, type IceConfig, type IceServerUrl } from '../rtc/ice-config.js';
+// Light imports only: the STUN/TURN probes pull in werift's codec (~0.4 s to load) and are imported after the werift
+// worker has started, so the two loads overlap.
 import { startWeriftWorker, type GatherEvent } from './turn-ice.js';
-import { openStreamTransport, openUdpTransport } from './turn-transport.js';
 
 export interface IceGatherOptions {
   ice: IceConfig;
@@ -88,62 +86,17 @@ export interface IceGatherResult {
 
 const UNREACHABLE_CODE = 701;
 
-function kindOf(u: IceServerUrl): 'stun' | 'turn' {
+export function kindOf(u: IceServerUrl): 'stun' | 'turn' {
   return u.scheme === 'stun' || u.scheme === 'stuns' ? 'stun' : 'turn';
-}
-
-interface ProbeOutcome {
-  ok: boolean;
-  error?: RtcError;
-  /** A definitive answer from the server (werift will not do better): stop waiting for this server. */
-  definitive: boolean;
-}
-
-async function probeServer(server: IceServer, u: IceServerUrl, opts: IceGatherOptions, timeoutMs: number): Promise<ProbeOutcome> {
-  const family = isIP(u.host) === 6 ? 6 : 4;
-  try {
-    const address = await resolveHost(u.host, { family, timeoutMs, signal: opts.signal });
-    const ep = { address, port: u.port };
-    const localAddress = opts.ice.iceAddress;
-    if (kindOf(u) === 'stun') {
-      if (u.scheme === 'stuns') return { ok: true, definitive: false };
-      const socket = await createStunSocket({ family, address: localAddress });
-      try {
-        const r = await stunRequest({ socket, host: address, port: u.port, timeoutMs: Math.min(timeoutMs, 3000), connect: true, signal: opts.signal });
-        if (!mappedAddressOf(r.response)) {
-          return { ok: false, definitive: true, error: new RtcError('RTC_ERR_STUN', `STUN server ${formatEndpoint(ep)} answered without a mapped address`) };
-        }
-        return { ok: true, definitive: false };
-      } finally {
-        closeSocket(socket);
-      }
-    }
-    const kind = u.scheme === 'turns' ? 'tls' : u.transport;
-    const transport =
-      kind === 'udp'
-        ? await openUdpTransport({ server: ep, localAddress })
-        : await openStreamTransport({ server: ep, serverName: u.host, tls: kind === 'tls', ca: opts.ca, insecure: opts.insecure, localAddress, connectTimeoutMs: timeoutMs, signal: opts.signal });
-    const client = new TurnClient({ transport, username: server.username ?? '', password: server.credential ?? '', timeoutMs: Math.min(timeoutMs, 3000), signal: opts.signal });
-    try {
-      await client.allocate();
-      return { ok: true, definitive: false };
-    } finally {
-      await client.close();
-    }
-  } catch (e) {
-    const err = toRtcError(e);
-    if (err.code === 'RTC_ERR_INTERRUPTED') throw err;
-    // ICMP port unreachable is definitive for STUN; for TURN over UDP werift falls back to TCP, so wait for it.
-    const definitive =
-      ['RTC_ERR_TURN_AUTH', 'RTC_ERR_TURN_FORBIDDEN', 'RTC_ERR_TURN_QUOTA', 'RTC_ERR_TLS', 'RTC_ERR_DNS'].includes(err.code) ||
-      (kindOf(u) === 'stun' && err.code === 'RTC_ERR_UNREACHABLE');
-    return { ok: false, error: err, definitive };
-  }
 }
 
 function errorCodeFor(err: RtcError): number {
   const stun = err.details?.stunError;
   return typeof stun === 'number' ? stun : UNREACHABLE_CODE;
+}
+
+function hostPort(address: string, port: number): string {
+  return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 function verdictFor(servers: ServerSummary[], errors: GatherError[], candidates: GatheredCandidate[]): string {
@@ -167,7 +120,7 @@ function verdictFor(servers: ServerSummary[], errors: GatherError[], candidates:
   for (const s of stun) {
     if (s.ok) {
       const srflx = candidates.find((c) => c.type === 'srflx' && c.url === s.url);
-      parts.push(`STUN reachable, srflx ${srflx ? formatEndpoint({ address: srflx.address, port: srflx.port }) : ''} (${s.url})`.replace('  ', ' '));
+      parts.push(`STUN reachable, srflx ${srflx ? hostPort(srflx.address, srflx.port) : ''} (${s.url})`.replace('  ', ' '));
       continue;
     }
     const e = errOf(s.url);
@@ -261,8 +214,8 @@ export async function iceGather(opts: IceGatherOptions): Promise<IceGatherResult
     tls: { ca: typeof opts.ca === 'string' ? Buffer.from(opts.ca) : opts.ca, insecure: opts.insecure },
   });
 
-  const probes =
-    opts.probe === false
+  const probeServer = opts.probe === false ? undefined : (await import('./turn-probe.js')).probeServer;
+  const probes = !probeServer
       ? []
       : servers.map((s, i) =>
           probeServer(s, urls[i]!, opts, timeoutMs).then((p) => {
