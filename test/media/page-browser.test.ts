@@ -127,6 +127,23 @@ describe('companion page ⇄ CLI peers', () => {
     await page.close();
   }, 120_000);
 
+  it('a canvas effect is really sent: record sees the inverted camera (magenta instead of green)', async () => {
+    const room = `fx-${Date.now()}`;
+    const page = await open(`?room=${room}&autostart=1&audio=0&effect=invert&filter=blur(3px)`);
+    const out = join(ns.dir, 'effect.webm');
+    const r = await collect(ns.spawnCli(['record', '--room', room, out, '--video-only', '--duration', '3', '--signal', serve.signalUrl, '--ice-address', ns.addr, '--json']), { timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    // The fake camera is mostly green; averaged to one pixel, the inverted picture is mostly magenta.
+    const { execFileSync } = await import('node:child_process');
+    const px = execFileSync('ffmpeg', ['-v', 'error', '-ss', '1.5', '-i', out, '-frames:v', '1', '-vf', 'scale=1:1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
+    const [red, green, blue] = [px[0]!, px[1]!, px[2]!];
+    expect(red).toBeGreaterThan(green);
+    expect(blue).toBeGreaterThan(green);
+    // The CSS filter is preview-only: the local <video> has it, the sent track does not (checked above).
+    expect(await page.evaluate(() => getComputedStyle(document.getElementById('local')!).filter)).toBe('blur(3px)');
+    await page.close();
+  }, 90_000);
+
   it('`rtc-cli publish testsrc` → Chromium decodes it (framesDecoded grows, 640x480)', async () => {
     const room = `pub-${Date.now()}`;
     const page = await open(`?room=${room}&autostart=1&video=0&audio=0`);
