@@ -27,6 +27,9 @@ import { isChannelData, type TurnTransport } from './turn-transport.js';
 
 /** RFC 8656 §14.7: REQUESTED-TRANSPORT carries the IP protocol number in its first byte; 17 = UDP. */
 const REQUESTED_TRANSPORT_UDP = 17 << 24;
+/** RFC 6156 §4.1.1: REQUESTED-ADDRESS-FAMILY, family in the first byte (0x01 IPv4, 0x02 IPv6). */
+const FAMILY_IPV4 = 0x01 << 24;
+const FAMILY_IPV6 = 0x02 << 24;
 
 export interface TurnClientOptions {
   transport: TurnTransport;
@@ -100,6 +103,10 @@ export function turnErrorFor(method: string, code: number, reason: string, ctx: 
     case 300:
       msg = `TURN server ${ctx.server} redirects to another server (${said})`;
       hint = 'the server answered 300 Try Alternate: check the turn: URL your deployment publishes';
+      break;
+    case 440:
+      msg = `TURN server ${ctx.server} cannot relay the requested address family (${said})`;
+      hint = 'the server has no relay address of that family (RFC 6156): check its relay-ip settings';
       break;
     case 420:
       msg = `TURN server ${ctx.server} does not understand an attribute of ${method} (${said})`;
@@ -252,9 +259,10 @@ export class TurnClient {
    * NONCE (RFC 8489 §9.2.3.1), and the second one carries USERNAME, REALM, NONCE and MESSAGE-INTEGRITY with the
    * long-term key MD5(username:realm:password). A 401 to that second request means the credentials are wrong.
    */
-  async allocate(opts: { lifetimeSeconds?: number } = {}): Promise<AllocateResult> {
+  async allocate(opts: { lifetimeSeconds?: number; family?: 4 | 6 } = {}): Promise<AllocateResult> {
     const t0 = performance.now();
     const attrs: StunAttribute[] = [['REQUESTED-TRANSPORT', REQUESTED_TRANSPORT_UDP]];
+    if (opts.family !== undefined) attrs.push(['REQUESTED-ADDRESS-FAMILY', opts.family === 6 ? FAMILY_IPV6 : FAMILY_IPV4]);
     if (opts.lifetimeSeconds !== undefined) attrs.push(['LIFETIME', opts.lifetimeSeconds]);
     let res = await this.send(StunMethod.ALLOCATE, attrs, false);
     let stale = 0;
@@ -266,9 +274,18 @@ export class TurnClient {
       if (!this.takeChallenge(res)) {
         throw new RtcError('RTC_ERR_TURN', `TURN server ${this.where} answered 401 without REALM and NONCE: it does not use long-term credentials (RFC 8489 §9.2)`);
       }
-      const r = await this.authed(StunMethod.ALLOCATE, attrs);
-      res = r.res;
-      stale = r.stale;
+      try {
+        const r = await this.authed(StunMethod.ALLOCATE, attrs);
+        res = r.res;
+        stale = r.stale;
+      } catch (e) {
+        // RFC 6156 §4.2: without REQUESTED-ADDRESS-FAMILY the server allocates IPv4; 440 means it has no IPv4 relay
+        // address (an IPv6-only deployment). Ask once for an IPv6 relay instead.
+        if (!(e instanceof RtcError) || e.details?.stunError !== 440 || opts.family !== undefined) throw e;
+        const r = await this.authed(StunMethod.ALLOCATE, [...attrs, ['REQUESTED-ADDRESS-FAMILY', FAMILY_IPV6]]);
+        res = r.res;
+        stale = r.stale;
+      }
     }
     const relayed = addressAttr(res, 'XOR-RELAYED-ADDRESS');
     if (!relayed) throw new RtcError('RTC_ERR_TURN', `TURN server ${this.where} accepted the Allocate but sent no XOR-RELAYED-ADDRESS`);

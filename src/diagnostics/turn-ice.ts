@@ -64,6 +64,8 @@ export async function iceEcho(opts: IceEchoOptions): Promise<IceEchoResult> {
   const pc2 = await createPeerConnection(ice, extra);
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
+  // Where the step is, so a timeout can say what did not happen.
+  let phase: 'gathering' | 'connecting' | 'echo' = 'gathering';
   try {
     const work = (async (): Promise<void> => {
       pc2.onDataChannel.subscribe((ch) => {
@@ -75,14 +77,18 @@ export async function iceEcho(opts: IceEchoOptions): Promise<IceEchoResult> {
       await waitGathered(pc1, opts.timeoutMs);
       if (!hasRelayCandidate(pc1.localDescription?.sdp)) {
         throw new RtcError('RTC_ERR_ICE_FAILED', `werift got no relay candidate from ${opts.url} (its own TURN client failed where ours succeeded)`, {
-          hint: 'run with --verbose; DEBUG=werift* shows werift\'s TURN log',
+          hint: /^turns?:\[/.test(opts.url)
+            ? 'werift 0.24 cannot allocate IPv6 relays (it sends no REQUESTED-ADDRESS-FAMILY); use --no-ice for an IPv6-only server'
+            : 'DEBUG=werift* shows werift\'s TURN log',
         });
       }
       await pc2.setRemoteDescription(pc1.localDescription!);
       await pc2.setLocalDescription(await pc2.createAnswer());
       await waitGathered(pc2, opts.timeoutMs);
       await pc1.setRemoteDescription(pc2.localDescription!);
+      phase = 'connecting';
       await opened;
+      phase = 'echo';
       const probe = `turn-check ${randomBytes(8).toString('hex')}`;
       const echoed = new Promise<void>((resolve) =>
         dc.onMessage.subscribe((m) => {
@@ -95,10 +101,21 @@ export async function iceEcho(opts: IceEchoOptions): Promise<IceEchoResult> {
     const limit = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
         const state = `${pc1.iceConnectionState}/${pc1.connectionState}`;
+        const ipv6 = /^turns?:\[/.test(opts.url);
         reject(
-          new RtcError('RTC_ERR_ICE_FAILED', `no relayed WebRTC connection with a data-channel echo within ${opts.timeoutMs} ms (ICE/connection state: ${state})`, {
-            hint: 'TURN allocations work but relayed connectivity checks or DTLS did not get through',
-          }),
+          phase === 'gathering'
+            ? new RtcError('RTC_ERR_ICE_FAILED', `werift got no relay candidate from ${opts.url} within ${opts.timeoutMs} ms`, {
+                hint: ipv6
+                  ? 'werift 0.24 cannot allocate IPv6 relays (it sends no REQUESTED-ADDRESS-FAMILY); use --no-ice for an IPv6-only server'
+                  : 'its TURN client kept failing where ours succeeded; DEBUG=werift* shows its log',
+              })
+            : new RtcError(
+                'RTC_ERR_ICE_FAILED',
+                phase === 'connecting'
+                  ? `no relayed WebRTC connection within ${opts.timeoutMs} ms (ICE/connection state: ${state})`
+                  : `connected, but the data-channel echo did not come back within ${opts.timeoutMs} ms`,
+                { hint: 'TURN allocations work but relayed connectivity checks, DTLS or SCTP did not get through' },
+              ),
         );
       }, opts.timeoutMs);
       if (opts.signal) {

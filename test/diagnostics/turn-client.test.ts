@@ -88,3 +88,25 @@ describe('turn-check when the relay drops data', () => {
     expect(c.error!.message).toMatch(/none of 5 packets came back/);
   });
 });
+
+describe('turn-check against an IPv6-only coturn on ::1', () => {
+  it('440 to the default (IPv4) Allocate is retried with REQUESTED-ADDRESS-FAMILY IPv6 (RFC 6156); UDP, TCP and TLS relay', async () => {
+    const t = await startCoturn({ host: '::1' });
+    servers.push(t);
+    const env = { RTC_TURN_USERNAME: t.username, RTC_TURN_CREDENTIAL: t.password };
+    const r = await runCli(['turn-check', '--json', '--no-ice', '--ca', t.caFile, t.urls.udp, t.urls.tcp, t.urls.tls], { env });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout.trim()) as TurnCheckResult;
+    for (const c of res.checks) {
+      expect(c.allocate.relayedAddress).toMatch(/^\[::1\]:\d+$/);
+      expect(c.relay).toMatchObject({ ok: true, received: 10, lossPct: 0 });
+    }
+    // werift 0.24 sends no REQUESTED-ADDRESS-FAMILY, so its relay-only peer cannot use this server: said in words.
+    const ice = await runCli(['turn-check', '--json', '--timeout', '10', t.urls.tcp], { env });
+    expect(ice.code).toBe(1);
+    const c = (JSON.parse(ice.stdout.trim()) as TurnCheckResult).checks[0]!;
+    expect(c.relay.ok).toBe(true);
+    expect(c.error).toMatchObject({ code: 'RTC_ERR_ICE_FAILED', step: 'ice' });
+    expect(c.error!.hint).toMatch(/cannot allocate IPv6 relays/);
+  });
+});

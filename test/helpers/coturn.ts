@@ -40,6 +40,8 @@ export interface CoturnOptions {
    * instance can allocate (e.g. to drop relayed packets with an nftables rule without touching anyone else's).
    */
   relayPorts?: [number, number];
+  /** Listening and relay address: 127.0.0.1 (default) or ::1 (an IPv6-only server). */
+  host?: '127.0.0.1' | '::1';
   /** Extra turnserver flags, e.g. ['--stale-nonce=1'], ['--user-quota=1'], ['--denied-peer-ip=127.0.0.1']. */
   extraArgs?: string[];
   /** Give up starting after this long (default 15 s: the machine is shared). */
@@ -69,7 +71,7 @@ export interface Coturn {
   stop(): Promise<void>;
 }
 
-const HOST = '127.0.0.1';
+const DEFAULT_HOST = '127.0.0.1';
 
 /** Is `turnserver` installed? Tests call startCoturn and fail loudly if not (CI installs coturn). */
 export function hasTurnserver(): boolean {
@@ -77,14 +79,14 @@ export function hasTurnserver(): boolean {
 }
 
 /** A port free for both UDP and TCP on 127.0.0.1 right now (coturn listens on both). */
-export async function freeUdpTcpPort(host = HOST, exclude: number[] = []): Promise<number> {
+export async function freeUdpTcpPort(host = DEFAULT_HOST, exclude: number[] = []): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const srv = createServer();
     const port = await new Promise<number>((resolve, reject) => {
       srv.once('error', reject);
       srv.listen(0, host, () => resolve((srv.address() as { port: number }).port));
     });
-    const sock = createSocket('udp4');
+    const sock = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     const udpOk = await new Promise<boolean>((resolve) => {
       sock.once('error', () => resolve(false));
       sock.bind(port, host, () => resolve(true));
@@ -99,7 +101,7 @@ export async function freeUdpTcpPort(host = HOST, exclude: number[] = []): Promi
 /** One STUN Binding request over UDP (RFC 8489 §6); resolves true when a response with our transaction id arrives. */
 function stunBindingAnswered(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const sock = createSocket('udp4');
+    const sock = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     const tid = randomBytes(12);
     const req = Buffer.alloc(20);
     req.writeUInt16BE(0x0001, 0); // Binding request
@@ -139,7 +141,7 @@ function tcpAccepts(host: string, port: number, timeoutMs: number): Promise<bool
   });
 }
 
-/** Self-signed certificate for 127.0.0.1/localhost (P-256: fast to generate). */
+/** Self-signed certificate for 127.0.0.1, ::1 and localhost (P-256: fast to generate). */
 export function makeCert(dir: string, name = 'turn'): { certFile: string; keyFile: string } {
   const certFile = join(dir, `${name}-cert.pem`);
   const keyFile = join(dir, `${name}-key.pem`);
@@ -148,7 +150,7 @@ export function makeCert(dir: string, name = 'turn'): { certFile: string; keyFil
     [
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
       '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-addext', 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost',
     ],
     { encoding: 'utf8' },
   );
@@ -166,6 +168,8 @@ export async function startCoturn(opts: CoturnOptions = {}): Promise<Coturn> {
     throw new Error('turnserver (coturn) is not installed: run `bash scripts/install-test-deps.sh` (apt-get install coturn)');
   }
   const auth = opts.auth ?? 'long-term';
+  const HOST = opts.host ?? DEFAULT_HOST;
+  const urlHost = HOST.includes(':') ? `[${HOST}]` : HOST;
   const tls = opts.tls ?? true;
   const realm = opts.realm ?? `test-${randomBytes(4).toString('hex')}.rtc-cli`;
   const username = auth === 'long-term' ? (opts.username ?? 'rtcuser') : '';
@@ -181,7 +185,7 @@ export async function startCoturn(opts: CoturnOptions = {}): Promise<Coturn> {
 
   let lastErr = '';
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freeUdpTcpPort();
+    const port = await freeUdpTcpPort(HOST);
     // coturn also opens "alt" ports (listening port + 1) for RFC 5780 only with two listening IPs, so one is enough.
     const tlsPort = tls ? await freeUdpTcpPort(HOST, [port, port + 1]) : 0;
     const args = [
@@ -252,9 +256,9 @@ export async function startCoturn(opts: CoturnOptions = {}): Promise<Coturn> {
         port,
         tlsPort,
         urls: {
-          udp: `turn:${HOST}:${port}?transport=udp`,
-          tcp: `turn:${HOST}:${port}?transport=tcp`,
-          tls: tls ? `turns:${HOST}:${tlsPort}?transport=tcp` : '',
+          udp: `turn:${urlHost}:${port}?transport=udp`,
+          tcp: `turn:${urlHost}:${port}?transport=tcp`,
+          tls: tls ? `turns:${urlHost}:${tlsPort}?transport=tcp` : '',
         },
         username,
         password,
