@@ -588,7 +588,17 @@ export async function receiveFiles(opts: ReceiveFilesOptions): Promise<TransferR
     let sessionBytes = 0;
     // EPIPE and friends arrive as 'error' events, not as exceptions from write().
     opts.stdout?.on('error', (e) => link.fail(writeError(e, 'to stdout')));
-    const hello = await link.nextControl();
+    // The sender says hello as soon as the channel opens; a peer that does not is not a sender (two recv-files).
+    let helloTimer: NodeJS.Timeout | undefined;
+    const hello = await Promise.race([
+      link.nextControl(),
+      new Promise<never>((_, reject) => {
+        helloTimer = setTimeout(
+          () => reject(new RtcError('RTC_ERR_PROTOCOL', 'the peer sent no hello within 15 s: is the other side running send-file?')),
+          15_000,
+        );
+      }),
+    ]).finally(() => clearTimeout(helloTimer));
     if (hello.t !== 'hello') throw new RtcError('RTC_ERR_PROTOCOL', `expected hello, got "${hello.t}"`);
     if (hello.v !== FILE_PROTOCOL_VERSION) {
       link.sendControl({ t: 'error', code: 'RTC_ERR_PROTOCOL', message: `unsupported protocol version ${hello.v} (we speak ${FILE_PROTOCOL_VERSION})` });
