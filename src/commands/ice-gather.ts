@@ -78,6 +78,7 @@ function render(r: IceGatherResult, ctx: CommandContext): string {
   const { green, red, bold } = ctx.out.color;
   const lines = [bold(`${r.candidates.length} candidate${r.candidates.length === 1 ? '' : 's'}`), ...r.candidates.map(renderCandidate)];
   if (r.errors.length) lines.push(bold('candidate errors'), ...r.errors.map((e) => renderError(e, ctx)));
-  lines.push(`verdict: ${r.ok ? green(r.verdict) : red(r.verdict)} (${Math.round(r.durationMs)} ms)`);
+  const startup = r.startupMs === null ? '' : `; times above count from the start of gathering, ${Math.round(r.startupMs)} ms after launch`;
+  lines.push(`verdict: ${r.ok ? green(r.verdict) : red(r.verdict)} (${Math.round(r.durationMs)} ms${startup})`);
   return lines.join('\n');
 }

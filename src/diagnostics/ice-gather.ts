@@ -21,7 +21,7 @@ import { candidateAllowed, parseCandidate } from '../rtc/peer-connection.js';
 import { parseIceServerUrl, type IceConfig, type IceServerUrl } from '../rtc/ice-config.js';
 // Light imports only: the STUN/TURN probes pull in werift's codec (~0.4 s to load) and are imported after the werift
 // worker has started, so the two loads overlap.
-import { startWeriftWorker, type GatherEvent } from './turn-ice.js';
+import { epochMs, startWeriftWorker, type GatherEvent } from './turn-ice.js';
 
 export interface IceGatherOptions {
   ice: IceConfig;
@@ -39,6 +39,7 @@ export interface IceGatherOptions {
 }
 
 export interface GatheredCandidate {
+  /** Milliseconds since gathering started (as on the Trickle ICE page; werift's load time is `startupMs`). */
   elapsedMs: number;
   type: string;
   protocol: string;
@@ -62,6 +63,7 @@ export interface GatherError {
   errorText: string;
   /** rtc-cli's code for the same failure. */
   code: RtcErrorCode;
+  /** Since gathering started; 0 when our probe had the answer before werift started gathering. */
   elapsedMs: number;
 }
 
@@ -80,7 +82,10 @@ export interface IceGatherResult {
   errors: GatherError[];
   servers: ServerSummary[];
   verdict: string;
+  /** From the call to the end, including `startupMs`. */
   durationMs: number;
+  /** From the call until werift started gathering (loading werift in its worker thread). */
+  startupMs: number | null;
   timedOut: boolean;
 }
 
@@ -163,6 +168,10 @@ export async function iceGather(opts: IceGatherOptions): Promise<IceGatherResult
   let wake: (() => void) | undefined;
   const poke = (): void => wake?.();
   const elapsed = (): number => Math.round((performance.now() - t0) * 10) / 10;
+  // Candidate and error times are relative to the start of gathering (reported by the worker in epoch ms).
+  const t0Epoch = epochMs() - (performance.now() - t0);
+  let gatherStart: number | undefined;
+  const sinceGather = (at: number): number => Math.max(0, Math.round((at - (gatherStart ?? at)) * 10) / 10);
 
   const worker: Worker = startWeriftWorker();
   worker.on('error', () => {
@@ -171,12 +180,16 @@ export async function iceGather(opts: IceGatherOptions): Promise<IceGatherResult
     poke();
   });
   worker.on('message', (e: GatherEvent) => {
+    if (e.event === 'started') {
+      gatherStart = e.at;
+      return;
+    }
     if (e.index === 0 && e.event !== 'candidate') hostsSeen = true;
     if (e.event === 'complete') settled[e.index] = true;
     else if (e.event === 'failed') {
       settled[e.index] = true;
       if (urls[e.index]) {
-        const ge: GatherError = { url: urls[e.index]!.url, errorCode: 0, errorText: `werift could not start gathering: ${e.message}`, code: 'RTC_ERR_INTERNAL', elapsedMs: e.elapsedMs };
+        const ge: GatherError = { url: urls[e.index]!.url, errorCode: 0, errorText: `werift could not start gathering: ${e.message}`, code: 'RTC_ERR_INTERNAL', elapsedMs: sinceGather(e.at) };
         errors.push(ge);
         opts.onError?.(ge);
       }
@@ -190,7 +203,7 @@ export async function iceGather(opts: IceGatherOptions): Promise<IceGatherResult
       if (seen.has(key)) return;
       seen.add(key);
       const g: GatheredCandidate = {
-        elapsedMs: e.elapsedMs,
+        elapsedMs: sinceGather(e.at),
         type: c.type,
         protocol: c.protocol,
         address: c.address,
@@ -220,7 +233,7 @@ export async function iceGather(opts: IceGatherOptions): Promise<IceGatherResult
       : servers.map((s, i) =>
           probeServer(s, urls[i]!, opts, timeoutMs).then((p) => {
             if (p.error) {
-              const ge: GatherError = { url: urls[i]!.url, errorCode: errorCodeFor(p.error), errorText: p.error.message, code: p.error.code, elapsedMs: elapsed() };
+              const ge: GatherError = { url: urls[i]!.url, errorCode: errorCodeFor(p.error), errorText: p.error.message, code: p.error.code, elapsedMs: sinceGather(epochMs()) };
               errors.push(ge);
               opts.onError?.(ge);
             }
@@ -265,7 +278,7 @@ export async function iceGather(opts: IceGatherOptions): Promise<IceGatherResult
         errorCode: UNREACHABLE_CODE,
         errorText: timedOut ? `no ${s.kind === 'stun' ? 'srflx' : 'relay'} candidate within ${timeoutMs} ms` : `werift gathered no ${s.kind === 'stun' ? 'srflx' : 'relay'} candidate`,
         code: timedOut ? 'RTC_ERR_TIMEOUT' : 'RTC_ERR_ICE_FAILED',
-        elapsedMs: elapsed(),
+        elapsedMs: sinceGather(epochMs()),
       };
       errors.push(ge);
       opts.onError?.(ge);
@@ -279,6 +292,7 @@ export async function iceGather(opts: IceGatherOptions): Promise<IceGatherResult
     servers: summaries,
     verdict: verdictFor(summaries, errors, candidates),
     durationMs: elapsed(),
+    startupMs: gatherStart === undefined ? null : Math.round((gatherStart - t0Epoch) * 10) / 10,
     timedOut,
   };
 }

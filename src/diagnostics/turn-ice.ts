@@ -191,11 +191,20 @@ export function startIceEchoWorker(): IceEchoWorker {
   };
 }
 
-/** One gathering peer's events, as the worker reports them (elapsed from the common start). */
+/**
+ * One gathering peer's events, as the worker reports them: `elapsedMs` from the common start of gathering, `at` in
+ * epoch milliseconds (performance.timeOrigin + now, comparable across threads). 'started' comes first.
+ */
 export type GatherEvent =
-  | { event: 'candidate'; index: number; candidate: string; elapsedMs: number }
-  | { event: 'complete'; index: number; elapsedMs: number }
-  | { event: 'failed'; index: number; message: string; elapsedMs: number };
+  | { event: 'started'; index: -1; elapsedMs: 0; at: number }
+  | { event: 'candidate'; index: number; candidate: string; elapsedMs: number; at: number }
+  | { event: 'complete'; index: number; elapsedMs: number; at: number }
+  | { event: 'failed'; index: number; message: string; elapsedMs: number; at: number };
+
+/** Epoch milliseconds with sub-millisecond resolution, comparable between the main thread and workers. */
+export function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
 
 /**
  * Gather candidates with one werift peer per configuration (werift only uses the first STUN and the first TURN URL
@@ -209,6 +218,7 @@ export async function gatherCandidates(
 ): Promise<void> {
   const t0 = performance.now();
   const elapsed = (): number => Math.round((performance.now() - t0) * 10) / 10;
+  onEvent({ event: 'started', index: -1, elapsedMs: 0, at: epochMs() });
   await Promise.all(
     configs.map(async (ice, index) => {
       try {
@@ -218,15 +228,15 @@ export async function gatherCandidates(
         }
         const pc = await createPeerConnection(ice, extra);
         pc.onIceCandidate.subscribe((c) => {
-          if (c?.candidate) onEvent({ event: 'candidate', index, candidate: c.candidate, elapsedMs: elapsed() });
+          if (c?.candidate) onEvent({ event: 'candidate', index, candidate: c.candidate, elapsedMs: elapsed(), at: epochMs() });
         });
         pc.iceGatheringStateChange.subscribe((s) => {
-          if (s === 'complete') onEvent({ event: 'complete', index, elapsedMs: elapsed() });
+          if (s === 'complete') onEvent({ event: 'complete', index, elapsedMs: elapsed(), at: epochMs() });
         });
         pc.createDataChannel('ice-gather');
         await pc.setLocalDescription(await pc.createOffer());
       } catch (e) {
-        onEvent({ event: 'failed', index, message: e instanceof Error ? e.message : String(e), elapsedMs: elapsed() });
+        onEvent({ event: 'failed', index, message: e instanceof Error ? e.message : String(e), elapsedMs: elapsed(), at: epochMs() });
       }
     }),
   );

@@ -92,6 +92,10 @@ describe('ice-gather', () => {
     expect(res.candidates.length).toBeGreaterThanOrEqual(1);
     expect(res.candidates.every((c) => c.type === 'host' && c.address === '127.0.0.1')).toBe(true);
     expect(typeof res.durationMs).toBe('number');
+    // Candidate times count from the start of gathering, which comes after werift has loaded.
+    expect(res.startupMs).toBeGreaterThan(0);
+    expect(res.durationMs).toBeGreaterThanOrEqual(res.startupMs!);
+    expect(Math.max(...res.candidates.map((c) => c.elapsedMs))).toBeLessThanOrEqual(res.durationMs - res.startupMs! + 1);
   });
 
   it('bad input exits 2: a malformed server URL, a TURN server without credentials', async () => {
