@@ -239,6 +239,8 @@ export async function connectPeer(opts: PeerSessionOptions): Promise<PeerSession
     leftReason = reason;
     emit({ type: 'peer-left', reason });
     left.resolve();
+    // Still negotiating? Then there is nothing to wait for (after connecting nobody races `failure` any more).
+    failure.reject(new RtcError('RTC_ERR_PEER_LEFT', `${reason} before the connection was up`, { hint: 'start the other side again' }));
   };
   let closed = false;
   const close = async (): Promise<void> => {
@@ -338,11 +340,11 @@ export async function connectPeer(opts: PeerSessionOptions): Promise<PeerSession
         await race(pc.setLocalDescription(await race(pc.createOffer())));
         const sent = sendDescription(sig, to, 'offer', pc, opts.ice.iceAddress);
         trickle.localReady((c) => sig.send(to, c), sent);
-        const answer = await Promise.race([nextSignal(inbox, (f) => (deliver = f), 'answer', trickle), failure.promise]);
+        const answer = await Promise.race([nextSignal(inbox, (f) => (deliver = f), 'answer', trickle, () => markLeft('the peer hung up')), failure.promise]);
         await race(applyRemote(pc, 'answer', answer.sdp));
         await race(trickle.remoteReady());
       } else {
-        const offerMsg = await Promise.race([nextSignalMsg(inbox, (f) => (deliver = f), 'offer', trickle), failure.promise]);
+        const offerMsg = await Promise.race([nextSignalMsg(inbox, (f) => (deliver = f), 'offer', trickle, () => undefined), failure.promise]);
         remoteId = offerMsg.from;
         peerSeen = true;
         const to = remoteId;
@@ -499,6 +501,7 @@ function nextSignalMsg(
   setDeliver: (f: (m: RelayedMessage) => void) => void,
   kind: 'offer' | 'answer',
   trickle: Trickle,
+  onBye: () => void,
 ): Promise<RelayedMessage> {
   const d = deferred<RelayedMessage>();
   const handle = (m: RelayedMessage): boolean => {
@@ -508,6 +511,7 @@ function nextSignalMsg(
       return true;
     }
     if (s.kind === 'candidate') void trickle.addRemote(s);
+    else if (s.kind === 'bye') onBye();
     return false;
   };
   while (inbox.length) {
@@ -525,8 +529,9 @@ async function nextSignal(
   setDeliver: (f: (m: RelayedMessage) => void) => void,
   kind: 'offer' | 'answer',
   trickle: Trickle,
+  onBye: () => void,
 ): Promise<{ sdp: string }> {
-  const m = await nextSignalMsg(inbox, setDeliver, kind, trickle);
+  const m = await nextSignalMsg(inbox, setDeliver, kind, trickle, onBye);
   return m.data as { sdp: string };
 }
 
