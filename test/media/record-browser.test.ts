@@ -31,7 +31,9 @@ let roomN = 0;
 async function openPage(params = ''): Promise<{ page: Page; room: string }> {
   const room = `rec-${++roomN}-${Date.now()}`;
   const page = await browser.newPage();
-  await page.goto(`${serve.pageUrl}?room=${room}&autostart=1&width=640&height=480&frameRate=${FPS}&degradation=maintain-framerate${params}`);
+  // 320x240 keeps Chromium's encoder cheap: on a loaded 2-core machine its CPU-overuse detector otherwise lowers the
+  // frame rate it sends, and this test judges the recorder, not the sender (bench/record measures 640x480).
+  await page.goto(`${serve.pageUrl}?room=${room}&autostart=1&width=320&height=240&frameRate=${FPS}&degradation=maintain-framerate${params}`);
   await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
   return { page, room };
 }
@@ -54,54 +56,85 @@ function lastJson(stdout: string): RecordJson {
 }
 
 describe('record a Chromium camera page', () => {
-  it('writes a WebM with ~fps×duration VP8 frames, Opus audio and no gap over 100 ms', async () => {
-    const { page } = await openPage();
-    const room = new URL(page.url()).searchParams.get('room')!;
-    const out = join(ns.dir, 'clean.webm');
-    const r = await collect(record(room, out, ['--duration', '6']), { timeoutMs: 90_000 });
-    expect(r.code, r.stderr).toBe(0);
-    const res = lastJson(r.stdout);
-    expect(res.path).toBe(out);
-    expect(res.video).toMatchObject({ codec: 'VP8', width: 640, height: 480 });
-    expect(res.audio?.codec).toBe('opus');
-    expect(existsSync(`${out}.part`)).toBe(false);
+  /**
+   * Record `seconds` from a fresh page and judge the file with `judge`. The test judges the recorder, so when the
+   * page's own getStats shows its encoder fell below 27 fps during the run (a starved sender on a loaded machine:
+   * Chromium's CPU-overuse detector lowers the frame rate), that attempt does not count and it runs once more.
+   */
+  async function recordAndJudge(name: string, extra: string[], judge: (out: string, res: RecordJson) => void, loss = 0): Promise<void> {
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const { page, room } = await openPage();
+      const out = join(ns.dir, `${name}-${attempt}.webm`);
+      const fpsSamples: number[] = [];
+      const sampler = setInterval(() => {
+        void page
+          .evaluate(() => Object.values((window as unknown as { rtcPage: { lastStats: Record<string, { send: { fps?: number } }> } }).rtcPage.lastStats)[0]?.send.fps)
+          .then((f) => {
+            if (typeof f === 'number') fpsSamples.push(f);
+          })
+          .catch(() => {});
+      }, 500);
+      if (loss) ns.setLoss(loss);
+      let r;
+      try {
+        r = await collect(record(room, out, extra), { timeoutMs: 90_000 });
+      } finally {
+        clearInterval(sampler);
+        if (loss) ns.setLoss(0);
+        await page.close();
+      }
+      expect(r.code, r.stderr).toBe(0);
+      const senderMin = Math.min(...fpsSamples.slice(2));
+      try {
+        judge(out, lastJson(r.stdout));
+        return;
+      } catch (e) {
+        lastError = e;
+        if (senderMin >= 27) throw e; // the sender kept up: the recorder is to blame
+        process.stderr.write(`${name}: attempt ${attempt} failed while the page itself sent only ${senderMin} fps; trying again\n`);
+      }
+    }
+    throw lastError;
+  }
 
-    const dec = ffmpegDecodes(out);
-    expect(dec.ok, dec.stderr).toBe(true);
-    const p = probeFrames(out);
-    expect(p.video?.codec).toBe('vp8');
-    expect(p.video?.width).toBe(640);
-    expect(p.audio?.codec).toBe('opus');
-    // What the file says it holds must be what was sent: fps × its own duration, within 5 %.
-    const expected = FPS * p.durationSeconds;
-    expect(p.durationSeconds).toBeGreaterThan(5);
-    expect(p.video!.frames).toBeGreaterThanOrEqual(0.95 * expected);
-    expect(p.video!.frames).toBe(res.video!.frames);
-    // Opus frames are 20 ms: 50 per second.
-    expect(p.audio!.frames).toBeGreaterThanOrEqual(0.95 * 50 * p.durationSeconds);
-    expect(maxGapMs(p.video!.times)).toBeLessThanOrEqual(100);
-    expect(maxGapMs(p.audio!.times)).toBeLessThanOrEqual(100);
-    await page.close();
-  }, 120_000);
+  it('writes a WebM with ~fps×duration VP8 frames, Opus audio and no gap over 100 ms', async () => {
+    await recordAndJudge('clean', ['--duration', '6'], (out, res) => {
+      expect(res.path).toBe(out);
+      expect(res.video).toMatchObject({ codec: 'VP8', width: 320, height: 240 });
+      expect(res.audio?.codec).toBe('opus');
+      expect(existsSync(`${out}.part`)).toBe(false);
+      const dec = ffmpegDecodes(out);
+      expect(dec.ok, dec.stderr).toBe(true);
+      const p = probeFrames(out);
+      expect(p.video?.codec).toBe('vp8');
+      expect(p.video?.width).toBe(320);
+      expect(p.audio?.codec).toBe('opus');
+      // What the file says it holds must be what was sent: fps × its own duration, within 5 %.
+      expect(p.durationSeconds).toBeGreaterThan(5);
+      expect(p.video!.frames).toBeGreaterThanOrEqual(0.95 * FPS * p.durationSeconds);
+      expect(p.video!.frames).toBe(res.video!.frames);
+      // Opus frames are 20 ms: 50 per second.
+      expect(p.audio!.frames).toBeGreaterThanOrEqual(0.95 * 50 * p.durationSeconds);
+      expect(maxGapMs(p.video!.times)).toBeLessThanOrEqual(100);
+      expect(maxGapMs(p.audio!.times)).toBeLessThanOrEqual(100);
+    });
+  }, 240_000);
 
   it('still decodes with ≥ 90 % of the frames under 5 % random packet loss (tc netem; nftables numgen where the kernel has no sch_netem)', async () => {
-    const { page } = await openPage();
-    const room = new URL(page.url()).searchParams.get('room')!;
-    const out = join(ns.dir, 'lossy.webm');
-    ns.setLoss(5);
-    try {
-      const r = await collect(record(room, out, ['--duration', '6']), { timeoutMs: 90_000 });
-      expect(r.code, r.stderr).toBe(0);
-    } finally {
-      ns.setLoss(0);
-    }
-    const dec = ffmpegDecodes(out);
-    expect(dec.ok, dec.stderr).toBe(true);
-    const p = probeFrames(out);
-    expect(p.video!.frames).toBeGreaterThanOrEqual(0.9 * FPS * p.durationSeconds);
-    expect(p.audio!.frames).toBeGreaterThan(0);
-    await page.close();
-  }, 120_000);
+    await recordAndJudge(
+      'lossy',
+      ['--duration', '6'],
+      (out) => {
+        const dec = ffmpegDecodes(out);
+        expect(dec.ok, dec.stderr).toBe(true);
+        const p = probeFrames(out);
+        expect(p.video!.frames).toBeGreaterThanOrEqual(0.9 * FPS * p.durationSeconds);
+        expect(p.audio!.frames).toBeGreaterThan(0);
+      },
+      5,
+    );
+  }, 240_000);
 
   it('kill -9 mid-recording leaves <out>.part that ffmpeg decodes, and no <out>', async () => {
     const { page } = await openPage();
