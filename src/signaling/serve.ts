@@ -4,6 +4,7 @@
  * or tests can start the same thing.
  */
 import net from 'node:net';
+import { stat } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { RtcError } from '../errors.js';
 import { ensureSelfSignedCert, loadCertificate, type TlsMaterial } from './cert.js';
@@ -57,6 +58,12 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
   }
   if ((opts.certPath === undefined) !== (opts.keyPath === undefined)) {
     throw new RtcError('RTC_ERR_USAGE', '--cert and --key go together', { hint: 'pass both, or neither to use a generated self-signed certificate' });
+  }
+  if (typeof opts.webRoot === 'string') {
+    const st = await stat(opts.webRoot).catch(() => undefined);
+    if (!st?.isDirectory()) {
+      throw new RtcError('RTC_ERR_FILE_NOT_FOUND', `--web-root ${opts.webRoot} is not a directory`, { hint: 'pass a directory holding index.html, or omit --web-root' });
+    }
   }
   let tls: TlsMaterial | undefined;
   if (opts.certPath !== undefined && opts.keyPath !== undefined) tls = await loadCertificate(opts.certPath, opts.keyPath);

@@ -235,5 +235,6 @@ describe('HTTPS with the generated certificate', () => {
     await expect(loadCertificate(path.join(dir, 'k.pem'), path.join(dir, 'k.pem'))).rejects.toMatchObject({ code: 'RTC_ERR_CERT' });
     await expect(startServe({ port: 0, certPath: path.join(dir, 'c.pem') })).rejects.toMatchObject({ code: 'RTC_ERR_USAGE' });
     await expect(startServe({ port: 0, host: 'example.com' })).rejects.toMatchObject({ code: 'RTC_ERR_BAD_ADDRESS' });
+    await expect(startServe({ port: 0, webRoot: path.join(tmp, 'no-such-dir') })).rejects.toMatchObject({ code: 'RTC_ERR_FILE_NOT_FOUND' });
   });
 });
