@@ -526,6 +526,9 @@ export async function sendFiles(opts: SendFilesOptions): Promise<TransferResult>
     link.sendControl({ t: 'done', files: sources.length });
     link.finished = true;
     await link.drained(5_000);
+    // Let the receiver hang up first: our bye over signaling could overtake `done` on the data channel (TURN over TCP
+    // is slow enough for that), and the receiver would think we left mid-transfer.
+    await Promise.race([session.peerLeft, new Promise((r) => setTimeout(r, 3_000).unref())]);
     const result = summarize('sender', session, files, failed, started);
     if (failed.length) throw failureError(result);
     return result;
@@ -605,6 +608,16 @@ export async function receiveFiles(opts: ReceiveFilesOptions): Promise<TransferR
       throw new RtcError('RTC_ERR_PROTOCOL', `the sender speaks transfer protocol v${hello.v}; this rtc-cli speaks v${FILE_PROTOCOL_VERSION}`);
     }
     let expectIndex = 0;
+    /**
+     * Every announced file settled? Then a hang-up is no longer a failure: take `done` if it comes (our peer's bye over
+     * signaling may overtake it), but do not wait for it.
+     */
+    const allSettled = async (): Promise<boolean> => {
+      if (hello.files === null || expectIndex < hello.files) return false;
+      link.finished = true;
+      await Promise.race([link.nextControl().catch(() => undefined), session.peerLeft, new Promise((res) => setTimeout(res, 3_000).unref())]);
+      return true;
+    };
     for (;;) {
       const msg = await link.nextControl();
       if (msg.t === 'done') {
@@ -617,11 +630,13 @@ export async function receiveFiles(opts: ReceiveFilesOptions): Promise<TransferR
       if (!checked.ok) {
         link.sendControl({ t: 'reject', index, code: 'RTC_ERR_UNSAFE_NAME', message: checked.reason });
         failed.push({ index, name: printable(msg.name), code: 'RTC_ERR_UNSAFE_NAME', message: `refused a file: ${checked.reason}` });
+        if (await allSettled()) break;
         continue;
       }
       const r = await receiveOne(link, opts, outDir, index, msg, checked.name, () => sessionBytes, (n) => (sessionBytes += n));
       if ('code' in r) failed.push(r);
       else files.push(r);
+      if (await allSettled()) break;
     }
     const result = summarize('receiver', session, files, failed, started);
     if (failed.length) throw failureError(result);

@@ -108,14 +108,14 @@ describe('manual SDP exchange', () => {
 });
 
 describe('relay-only through coturn', () => {
-  it('sends a file with both peers forced onto TURN relay candidates', async () => {
-    const src = join(dir, 'relay-src');
-    const out = join(dir, 'relay-out');
+  it.each(['udp', 'tcp'] as const)('sends a file with both peers forced onto TURN relay candidates (turn:...?transport=%s)', async (transport) => {
+    const src = join(dir, `relay-src-${transport}`);
+    const out = join(dir, `relay-out-${transport}`);
     mkdirSync(src);
     mkdirSync(out);
     const hash = await randomFile(join(src, 't.bin'), 1024 * 1024);
     const room = uniqueRoom('relay');
-    const ice = ['--ice-server', turn.urls.udp, '--ice-username', turn.username, '--ice-credential', turn.password, '--relay-only'];
+    const ice = ['--ice-server', turn.urls[transport], '--ice-username', turn.username, '--ice-credential', turn.password, '--relay-only'];
     const recvDone = collect(spawnCli(['recv-file', ...peerFlags(server.signalUrl, room), ...ice, '--out', out]), { timeoutMs: 90_000 });
     const s = await collect(spawnCli(['send-file', ...peerFlags(server.signalUrl, room), ...ice, join(src, 't.bin')]), { timeoutMs: 90_000 });
     const r = await recvDone;
