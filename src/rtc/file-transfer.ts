@@ -375,8 +375,9 @@ function summarize(
   files: TransferredFile[],
   failed: FailedFile[],
   started: number,
+  ended = Date.now(),
 ): TransferResult {
-  const seconds = Math.max((Date.now() - started) / 1000, 0.001);
+  const seconds = Math.max((ended - started) / 1000, 0.001);
   const bytes = files.reduce((a, f) => a + f.transferred, 0);
   return {
     role,
@@ -523,13 +524,14 @@ export async function sendFiles(opts: SendFilesOptions): Promise<TransferResult>
       }
       files.push({ index, name: src.name, size: pos, sha256: announced ?? sent, path: src.path, offset, transferred: pos - offset });
     }
+    const ended = Date.now();
     link.sendControl({ t: 'done', files: sources.length });
     link.finished = true;
     await link.drained(5_000);
     // Let the receiver hang up first: our bye over signaling could overtake `done` on the data channel (TURN over TCP
     // is slow enough for that), and the receiver would think we left mid-transfer.
     await Promise.race([session.peerLeft, new Promise((r) => setTimeout(r, 3_000).unref())]);
-    const result = summarize('sender', session, files, failed, started);
+    const result = summarize('sender', session, files, failed, started, ended);
     if (failed.length) throw failureError(result);
     return result;
   });
@@ -608,12 +610,14 @@ export async function receiveFiles(opts: ReceiveFilesOptions): Promise<TransferR
       throw new RtcError('RTC_ERR_PROTOCOL', `the sender speaks transfer protocol v${hello.v}; this rtc-cli speaks v${FILE_PROTOCOL_VERSION}`);
     }
     let expectIndex = 0;
+    let ended: number | undefined;
     /**
      * Every announced file settled? Then a hang-up is no longer a failure: take `done` if it comes (our peer's bye over
      * signaling may overtake it), but do not wait for it.
      */
     const allSettled = async (): Promise<boolean> => {
       if (hello.files === null || expectIndex < hello.files) return false;
+      ended = Date.now();
       link.finished = true;
       await Promise.race([link.nextControl().catch(() => undefined), session.peerLeft, new Promise((res) => setTimeout(res, 3_000).unref())]);
       return true;
@@ -638,7 +642,7 @@ export async function receiveFiles(opts: ReceiveFilesOptions): Promise<TransferR
       else files.push(r);
       if (await allSettled()) break;
     }
-    const result = summarize('receiver', session, files, failed, started);
+    const result = summarize('receiver', session, files, failed, started, ended);
     if (failed.length) throw failureError(result);
     return result;
   });
