@@ -331,6 +331,21 @@ class ProgressMeter {
   }
 }
 
+interface FileDigest {
+  sha256: string;
+  size: number;
+}
+
+async function digestFile(path: string): Promise<FileDigest> {
+  const h = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    h.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: h.digest('hex'), size };
+}
+
 async function sha256OfFile(path: string, length?: number): Promise<Hash> {
   const h = createHash('sha256');
   if (length === 0) return h;
@@ -444,6 +459,20 @@ export async function sendFiles(opts: SendFilesOptions): Promise<TransferResult>
   if (chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) throw new RtcError('RTC_ERR_USAGE', `chunk size must be 1..${MAX_CHUNK_SIZE}`);
   const sources = await prepareSources(opts.files);
   if (sources.some((s) => s.stdin) && !opts.stdin) throw new RtcError('RTC_ERR_USAGE', 'stdin is not available for "-"');
+  // Hash the files (one after another) while we wait for the peer and set up the connection: the header needs the
+  // SHA-256, and this keeps that pass off the transfer's critical path.
+  const digests: (Promise<FileDigest> | null)[] = [];
+  let chain: Promise<unknown> = Promise.resolve();
+  for (const src of sources) {
+    if (src.stdin) {
+      digests.push(null);
+      continue;
+    }
+    const p = chain.then(() => digestFile(src.path));
+    p.catch(() => {}); // surfaced when awaited
+    chain = p.catch(() => {});
+    digests.push(p);
+  }
   return withSession(opts, async (session, link) => {
     const started = Date.now();
     const files: TransferredFile[] = [];
@@ -453,12 +482,16 @@ export async function sendFiles(opts: SendFilesOptions): Promise<TransferResult>
     for (let index = 0; index < sources.length; index++) {
       const src = sources[index]!;
       // The announced SHA-256 covers the file as it is now; if it changes while we send, the receiver's check fails.
-      const announced = src.stdin ? null : (await Promise.race([sha256OfFile(src.path), link.failure])).digest('hex');
-      let size = src.size;
-      if (!src.stdin) {
-        // Re-stat: the hash and the size must describe the same file.
-        size = (await stat(src.path)).size;
+      let digest: FileDigest | null = null;
+      try {
+        digest = await Promise.race([digests[index] ?? Promise.resolve(null), link.failure]);
+      } catch (e) {
+        if (e instanceof RtcError) throw e;
+        throw new RtcError('RTC_ERR_PROTOCOL', `reading ${src.path} failed: ${(e as Error).message}`, { cause: e });
       }
+      const announced = digest?.sha256 ?? null;
+      // The size is what was hashed; we send exactly that many bytes, so a file that changes meanwhile fails the check.
+      const size = digest ? digest.size : src.size;
       link.sendControl({ t: 'file', index, name: src.name, size, sha256: announced, chunkSize });
       const reply = await link.nextControl();
       if (reply.t === 'reject' && reply.index === index) {
@@ -483,7 +516,9 @@ export async function sendFiles(opts: SendFilesOptions): Promise<TransferResult>
       let pos = offset;
       const stream = src.stdin
         ? opts.stdin!
-        : createReadStream(src.path, { start: offset, highWaterMark: chunkSize });
+        : size === offset
+          ? ([] as Buffer[])
+          : createReadStream(src.path, { start: offset, end: size! - 1, highWaterMark: chunkSize });
       try {
         for await (const piece of stream) {
           const buf = typeof piece === 'string' ? Buffer.from(piece) : (piece as Buffer);
