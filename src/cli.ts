@@ -46,7 +46,20 @@ Docs: README.md (every RTC_ERR_* code), docs/signaling-protocol.md.`,
   return program;
 }
 
+/**
+ * `rtc-cli ... | head` closes stdout early: that is the reader's choice, not an error. Exit quietly like other Unix
+ * tools instead of dying with an unhandled EPIPE stack trace.
+ */
+function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 export async function main(argv: string[] = process.argv): Promise<void> {
+  exitQuietlyOnClosedPipe(process.stdout);
+  exitQuietlyOnClosedPipe(process.stderr);
   const program = buildProgram();
   const json = argv.includes('--json');
   try {
