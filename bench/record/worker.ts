@@ -127,6 +127,7 @@ async function main(): Promise<void> {
       minFps: Math.min(...fps),
       meanFps: fps.reduce((a, b) => a + b, 0) / fps.length,
       rssMb: process.memoryUsage().rss / 1024 / 1024,
+      failed: settled.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : [])).slice(0, 3),
     }) + '\n',
   );
 }

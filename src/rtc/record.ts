@@ -352,6 +352,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     while (Date.now() < graceEnd && !(incoming.every((x) => x.packets > 0) && (!wantsVideo() || videoSize))) {
       await sleep(50, ac.signal);
     }
+    if (ac.signal.aborted) throw abortReason(ac.signal); // Ctrl-C before anything was written: exit 130, no file
     const tracks = incoming.filter((x) => x.packets > 0);
     const videoIn = tracks.find((x) => x.kind === 'video');
     const audioIn = tracks.find((x) => x.kind === 'audio');
