@@ -122,7 +122,7 @@ describe('RTP and RTCP pieces', () => {
 });
 
 describe('publish → record between two bins on loopback', () => {
-  it('records the WebM fixture (VP8 + Opus) that publish sends; the result decodes', async () => {
+  it('records the WebM fixture (VP8 + Opus) that publish sends, and --audio-only keeps only Opus; the results decode', async () => {
     const serve = spawnCli(['serve', '--host', '127.0.0.1', '--port', '0', '--json']);
     try {
       const port = await new Promise<number>((resolve, reject) => {
@@ -139,6 +139,10 @@ describe('publish → record between two bins on loopback', () => {
       const out = join(dir, 'roundtrip.webm');
       const fixture = new URL('../../fixtures/media/testsrc-av-320x240.webm', import.meta.url).pathname;
       const pub = collect(spawnCli(['publish', '--room', 'rt', fixture, '--loop', '--duration', '8', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
+      // A second pair at the same time: --audio-only keeps just the Opus track.
+      const outA = join(dir, 'roundtrip-audio.webm');
+      const pubA = collect(spawnCli(['publish', '--room', 'ra', fixture, '--loop', '--duration', '8', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
+      const recA = collect(spawnCli(['record', '--room', 'ra', outA, '--audio-only', '--duration', '3', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
       const rec = await collect(spawnCli(['record', '--room', 'rt', out, '--duration', '4', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
       expect(rec.code, rec.stderr).toBe(0);
       const res = JSON.parse(rec.stdout.trim().split('\n').at(-1)!) as { video: { width: number; frames: number }; audio: { frames: number } };
@@ -148,6 +152,15 @@ describe('publish → record between two bins on loopback', () => {
       const p = probeFrames(out);
       expect(p.video!.frames).toBeGreaterThanOrEqual(0.9 * 30 * p.durationSeconds);
       expect(p.audio!.frames).toBeGreaterThan(100);
+      const ra = await recA;
+      expect(ra.code, ra.stderr).toBe(0);
+      const resA = JSON.parse(ra.stdout.trim().split('\n').at(-1)!) as { video?: unknown; audio: { codec: string; frames: number } };
+      expect(resA.video).toBeUndefined();
+      expect(resA.audio.codec).toBe('opus');
+      const pa = probeFrames(outA);
+      expect(pa.video).toBeUndefined();
+      expect(pa.audio!.frames).toBeGreaterThan(100);
+      expect((await pubA).code).toBe(0);
       const pr = await pub;
       // The recorder leaving ends the publisher's session: peer-left is a normal stop for publish.
       expect(pr.code, pr.stderr).toBe(0);
