@@ -61,6 +61,8 @@ export interface PublishResult {
 
 /** A keyframe request within this long of the previous one is served by the same skip. */
 const KEYFRAME_REQUEST_MIN_GAP_MS = 300;
+/** A keyframe sent this recently answers a new request (one RTT plus decode time, generously). */
+const KEYFRAME_JUST_SENT_MS = 300;
 
 async function publisherCodecs() {
   const { RTCRtpCodecParameters } = await import('werift');
@@ -175,11 +177,13 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     let aSeq = Math.floor(Math.random() * 0xffff);
     const vTs0 = Math.floor(Math.random() * 0xffffffff);
     const aTs0 = Math.floor(Math.random() * 0xffffffff);
+    let lastKeyframeSentAt = 0;
     const vFrames = src.video?.frames ?? [];
     const aFrames = src.audio?.frames ?? [];
 
     const sendVideo = (f: Frame, atMs: number): void => {
       const ts = (vTs0 + Math.round(atMs * 90)) >>> 0; // 90 kHz clock (RFC 7741 §4.1)
+      if (f.keyframe) lastKeyframeSentAt = Date.now();
       const parts = packetizeVp8(f.data);
       parts.forEach((payload, i) => {
         const header = new RtpHeader({ payloadType: 96, sequenceNumber: vSeq, timestamp: ts, marker: i === parts.length - 1 });
@@ -213,6 +217,9 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
         if (done) return;
         const now = Date.now() - start;
         // A keyframe request: jump to the next keyframe of the file and send it now.
+        // A request that arrives right after we sent a keyframe is answered by that keyframe (the receiver asked
+        // before it arrived, e.g. the recorder's PLI on its first packet): skipping content would only lose frames.
+        if (pendingKeyframe && Date.now() - lastKeyframeSentAt < KEYFRAME_JUST_SENT_MS) pendingKeyframe = false;
         if (pendingKeyframe && vFrames.length) {
           pendingKeyframe = false;
           let k = vIdx;
