@@ -55,6 +55,8 @@ export const CHROMIUM_ARGS = [
   // Real host addresses instead of mDNS .local names, which werift cannot resolve (a receive-only page never got
   // camera permission, which is what normally lifts the mDNS hiding).
   '--disable-features=WebRtcHideLocalIpsWithMdns',
+  // getDisplayMedia() picks the whole (virtual) screen instead of showing a picker.
+  '--auto-select-desktop-capture-source=Entire screen',
 ];
 
 function sh(cmd: string, args: string[]): string {

@@ -127,6 +127,37 @@ describe('companion page ⇄ CLI peers', () => {
     await page.close();
   }, 120_000);
 
+  it('screen sharing replaces the sent track without renegotiating; the recording survives the switches', async () => {
+    const room = `screen-${Date.now()}`;
+    const page = await open(`?room=${room}&autostart=1&width=320&height=240`);
+    const out = join(ns.dir, 'screen.webm');
+    const rec = collect(ns.spawnCli(['record', '--room', room, out, '--video-only', '--duration', '7', '--signal', serve.signalUrl, '--ice-address', ns.addr, '--json']), { timeoutMs: 60_000 });
+    await page.waitForSelector('.conn-state[data-state="connected"]', { timeout: 30_000 });
+    type PageState = { rtcPage: { screenTrack: MediaStreamTrack | null; camera: MediaStream; conns: Map<string, { pc: RTCPeerConnection; videoTx: RTCRtpTransceiver }> } };
+    const sent = (): Promise<{ label: string | undefined; isScreen: boolean; signaling: string }> =>
+      page.evaluate(() => {
+        const st = (window as unknown as PageState).rtcPage;
+        const c = [...st.conns.values()][0]!;
+        return { label: c.videoTx.sender.track?.label, isScreen: c.videoTx.sender.track === st.screenTrack, signaling: c.pc.signalingState };
+      });
+    const logBefore = await page.textContent('#log');
+    await page.click('#screen');
+    await page.waitForFunction(() => document.getElementById('source')!.textContent === 'screen', undefined, { timeout: 10_000 });
+    expect(await sent()).toMatchObject({ isScreen: true, signaling: 'stable' });
+    await new Promise((r) => setTimeout(r, 1500));
+    await page.click('#screen'); // stop sharing: back to the camera
+    await page.waitForFunction(() => document.getElementById('source')!.textContent === 'camera', undefined, { timeout: 10_000 });
+    expect((await sent()).isScreen).toBe(false);
+    // No new offer or answer went out: the switch was replaceTrack() only.
+    const logAfter = (await page.textContent('#log'))!.slice(logBefore!.length);
+    expect(logAfter).not.toMatch(/sent offer|answered/);
+    const r = await rec;
+    expect(r.code, r.stderr).toBe(0);
+    expect(ffmpegDecodes(out).ok).toBe(true);
+    expect(probeFrames(out).video!.frames).toBeGreaterThan(60);
+    await page.close();
+  }, 90_000);
+
   it('a canvas effect is really sent: record sees the inverted camera (magenta instead of green)', async () => {
     const room = `fx-${Date.now()}`;
     const page = await open(`?room=${room}&autostart=1&audio=0&effect=invert&filter=blur(3px)`);
