@@ -59,7 +59,7 @@ export function register(program: Command): Command {
     .addOption(new Option('--https', 'serve HTTPS/WSS (needed for the camera page on other devices); generates a self-signed certificate unless --cert/--key'))
     .addOption(new Option('--cert <file>', 'PEM certificate for --https (implies --https)'))
     .addOption(new Option('--key <file>', 'PEM private key for --cert'))
-    .addOption(new Option('--token <secret>', 'clients must present this secret to join (prefer the env var; never printed)').env('RTC_SERVE_TOKEN'))
+    .addOption(new Option('--token <secret>', 'clients must present this secret to join (prefer the env var; never printed)').env('RTC_TOKEN'))
     .addOption(
       new Option('--heartbeat <seconds>', 'ping interval; a peer silent for two intervals is dropped')
         .argParser(parseSecondsFlag('--heartbeat', 0.05, 3600))
@@ -86,7 +86,7 @@ Payloads and tokens are never logged. SIGINT/SIGTERM close every socket and exit
 Examples:
   rtc-cli serve                                  # http://127.0.0.1:3000, peers use the default --signal
   rtc-cli serve --host 0.0.0.0 --https           # phones on the LAN: open the printed https:// URL
-  RTC_SERVE_TOKEN=s3cret rtc-cli serve --port 0 --json`,
+  RTC_TOKEN=s3cret rtc-cli serve --port 0 --json`,
     )
     .action(
       action<ServeFlags>(async (ctx, opts) => {

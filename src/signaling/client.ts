@@ -321,7 +321,7 @@ export class SignalingClient extends EventEmitter {
     if (reply.type === 'error') {
       if (reply.code === 'unauthorized') {
         return new RtcError('RTC_ERR_SIGNAL_AUTH', `the signaling server refused the token: ${reply.message}`, {
-          hint: 'pass the token the server was started with (--token / RTC_SERVE_TOKEN)',
+          hint: 'pass the token the server was started with (--token / RTC_TOKEN)',
           details: { code: reply.code },
         });
       }
@@ -446,7 +446,7 @@ export class SignalingClient extends EventEmitter {
     this.myRoom = undefined;
     if (code === CLOSE_UNAUTHORIZED) {
       const err = new RtcError('RTC_ERR_SIGNAL_AUTH', 'the signaling server refused the token', {
-        hint: 'pass the token the server was started with (--token / RTC_SERVE_TOKEN)',
+        hint: 'pass the token the server was started with (--token / RTC_TOKEN)',
       });
       this.settle(err);
       void this.shutdown(err);

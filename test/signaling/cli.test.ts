@@ -85,9 +85,9 @@ describe('rtc-cli serve (real bin)', () => {
     expect((await collect(again)).code).toBe(0);
   });
 
-  it('--token (from RTC_SERVE_TOKEN) is enforced and never printed', async () => {
+  it('--token (from RTC_TOKEN) is enforced and never printed', async () => {
     const token = 'tok-SECRET-1234';
-    const child = serve([], { RTC_SERVE_TOKEN: token });
+    const child = serve([], { RTC_TOKEN: token });
     const done = collect(child, { timeoutMs: 60_000 });
     const listening = await waitForJsonLine<Listening>(child, (o) => o.event === 'listening');
     expect(listening.auth).toBe(true);
@@ -177,7 +177,7 @@ describe('help', () => {
   it('`rtc-cli serve --help` shows flags, defaults, env var and an example', async () => {
     const res = await runCli(['serve', '--help']);
     expect(res.code).toBe(0);
-    for (const s of ['--port <n>', '(default: 3000)', '--host <ip>', '"127.0.0.1"', '--room-size <n>', '(default: 2)', '--https', '--cert <file>', '--key <file>', '--token <secret>', 'env: RTC_SERVE_TOKEN', '--heartbeat <seconds>', '(default: 10)', '--max-connections <n>', 'Examples:', 'rtc-cli serve --host 0.0.0.0 --https']) {
+    for (const s of ['--port <n>', '(default: 3000)', '--host <ip>', '"127.0.0.1"', '--room-size <n>', '(default: 2)', '--https', '--cert <file>', '--key <file>', '--token <secret>', 'env: RTC_TOKEN', '--heartbeat <seconds>', '(default: 10)', '--max-connections <n>', 'Examples:', 'rtc-cli serve --host 0.0.0.0 --https']) {
       expect(res.stdout).toContain(s);
     }
   });
