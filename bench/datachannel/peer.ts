@@ -33,6 +33,9 @@ createInterface({ input: process.stdin }).on('line', (l) => {
   for (const f of inbox) f(m);
 });
 
+/** The receiver must not exit before its "done" reached the sender: it waits for the sender to hang up (or 5 s). */
+let exitDelayMs = 200;
+
 function finish(t0: number, cpu0: NodeJS.CpuUsage): void {
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
@@ -46,7 +49,7 @@ function finish(t0: number, cpu0: NodeJS.CpuUsage): void {
       maxRssMB: process.resourceUsage().maxRSS / 1024,
     },
   });
-  setTimeout(() => process.exit(0), 200);
+  setTimeout(() => process.exit(0), exitDelayMs);
 }
 
 const payload = Buffer.alloc(CHUNK, 0x5a);
@@ -107,13 +110,20 @@ async function runWerift(): Promise<void> {
   let got = 0;
   dc.onMessage.subscribe((m) => {
     if (sending) {
-      if (m === 'done') finish(t0, cpu0);
+      if (m === 'done') {
+        finish(t0, cpu0);
+        dc.close();
+      }
       return;
     }
     if (t0 === 0) t0 = performance.now();
     got += (m as Buffer).length;
     if (got >= TOTAL) {
       dc.send('done');
+      exitDelayMs = 5_000;
+      dc.stateChanged.subscribe((st) => {
+        if (st === 'closed' || st === 'closing') process.exit(0);
+      });
       finish(t0, cpu0);
     }
   });
@@ -162,12 +172,17 @@ async function runNdc(): Promise<void> {
   let got = 0;
   dc.onMessage((m) => {
     if (sending) {
-      if (m === 'done') finish(t0, cpu0);
+      if (m === 'done') {
+        finish(t0, cpu0);
+        dc.close();
+      }
       return;
     }
     got += typeof m === 'string' ? m.length : (m as Buffer).byteLength;
     if (got >= TOTAL) {
       dc.sendMessage('done');
+      exitDelayMs = 5_000;
+      dc.onClosed(() => process.exit(0));
       finish(t0, cpu0);
     }
   });

@@ -61,7 +61,7 @@ function run(cpu: number, argv: string[], onLine?: (line: string) => void): { do
     stderr += d.toString();
     if (DEBUG) process.stderr.write(d);
   });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   const done = new Promise<Proc>((resolve) =>
     child.on('close', (code) => {
       clearTimeout(killer);
@@ -172,25 +172,39 @@ const src = join(dir, 'payload.bin');
 }
 const server = await startSignalingServer({ host: '127.0.0.1', port: 0, webRoot: null });
 const results: Record<string, Sample[]> = { 'send-file': [], 'raw werift': [], 'raw node-datachannel': [] };
+const failures: Record<string, number> = {};
 try {
   // Interleave the variants so machine noise hits all of them alike.
   for (let i = 0; i < RUNS; i++) {
-    results['send-file']!.push(await sendFileOnce(server.signalUrl, src, dir, i));
-    results['raw werift']!.push(await rawOnce('werift'));
-    results['raw node-datachannel']!.push(await rawOnce('ndc'));
-    process.stderr.write(`run ${i + 1}/${RUNS} done\n`);
+    const variants: [string, () => Promise<Sample>][] = [
+      ['send-file', () => sendFileOnce(server.signalUrl, src, dir, i)],
+      ['raw werift', () => rawOnce('werift')],
+      ['raw node-datachannel', () => rawOnce('ndc')],
+    ];
+    for (const [name, once] of variants) {
+      const t = performance.now();
+      try {
+        results[name]!.push(await once());
+      } catch (e) {
+        // A stalled run (killed after 60 s) is reported, not hidden: it counts in the "failed" column.
+        failures[name] = (failures[name] ?? 0) + 1;
+        process.stderr.write(`${name} run ${i + 1} failed after ${((performance.now() - t) / 1000).toFixed(0)} s: ${(e as Error).message.slice(0, 300)}\n`);
+      }
+      process.stderr.write(`run ${i + 1}/${RUNS} ${name}: ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+    }
   }
 } finally {
   await server.close();
   rmSync(dir, { recursive: true, force: true });
 }
 
-const med = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, summarize(v)]));
+const med = Object.fromEntries(Object.entries(results).filter(([, v]) => v.length > 0).map(([k, v]) => [k, summarize(v)]));
+if (!med['send-file'] || !med['raw werift']) throw new Error(`no successful runs to compare: ${JSON.stringify(failures)}`);
 const ratio = med['send-file']!.MBps / med['raw werift']!.MBps;
 const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : '–');
 const rows = Object.entries(med).map(
   ([name, m]) =>
-    `| ${name} | ${f(m.MBps)} | ${f(m.seconds, 2)} | ${f(m.wallSeconds, 2)} | ${f(m.sendCpu, 2)} / ${f(m.recvCpu, 2)} | ${m.sendCpuTransfer !== undefined ? `${f(m.sendCpuTransfer, 2)} / ${f(m.recvCpuTransfer ?? NaN, 2)}` : '–'} | ${f(m.sendRssMB, 0)} / ${f(m.recvRssMB, 0)} | ${results[name]!.map((s) => f(s.MBps)).join(', ')} |`,
+    `| ${name} | ${f(m.MBps)} | ${f(m.seconds, 2)} | ${f(m.wallSeconds, 2)} | ${f(m.sendCpu, 2)} / ${f(m.recvCpu, 2)} | ${m.sendCpuTransfer !== undefined ? `${f(m.sendCpuTransfer, 2)} / ${f(m.recvCpuTransfer ?? NaN, 2)}` : '–'} | ${f(m.sendRssMB, 0)} / ${f(m.recvRssMB, 0)} | ${results[name]!.map((s) => f(s.MBps)).join(', ')}${failures[name] ? ` (+${failures[name]} stalled)` : ''} |`,
 );
 const pkg = (name: string): string => (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
 const table = [
@@ -211,9 +225,9 @@ sender on CPU 0 and receiver on CPU 1 (taskset). The machine was shared with oth
 compare the ratios, not the absolute figures.
 
 - **send-file**: \`rtc-cli send-file\` → \`rtc-cli recv-file\` through an in-process signaling server; the file is read
-  from disk and SHA-256 hashed before sending, written to \`.part\`, hashed, fsynced and renamed. "transfer s" is the
-  result's \`seconds\` (channel open → last ack; includes the sender's hashing pass); wall includes Node + werift start-up,
-  signaling and ICE/DTLS setup.
+  from disk (SHA-256 hashed while the connection is set up, before the header goes out), written to \`.part\`, hashed,
+  fsynced and renamed. "transfer s" is the result's \`seconds\` (channel open → last ack); wall includes Node + werift
+  start-up, signaling and ICE/DTLS setup (the raw peers start through tsx, hence their longer wall time).
 - **raw werift**: the same 64 KiB messages and backpressure (bufferedAmount ≤ 512 KiB, resume below 256 KiB), bytes from
   memory, no hashing, no disk (\`bench/datachannel/peer.ts\`), timed from channel open to the receiver's "done".
 - **raw node-datachannel**: libdatachannel (C++) with the same chunking, as the external reference.
