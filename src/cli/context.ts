@@ -58,6 +58,8 @@ export interface CommandContext {
   env: NodeJS.ProcessEnv;
   /** Set by a command to choose its exit code for a result that is not an error (e.g. a failed check). */
   setExitCode(code: number): void;
+  /** Declare that stdout carries data (recv-file --stdout): --json error objects then go to stderr, not into the data. */
+  stdoutCarriesData(): void;
 }
 
 interface Streams {
@@ -84,7 +86,9 @@ export async function createOutput(flags: GlobalFlags, env: NodeJS.ProcessEnv, s
     const id = (s: string): string => s;
     color = { green: id, red: id, yellow: id, dim: id, bold: id, cyan: id };
   }
-  const interactive = isTTY && !flags.json && !flags.quiet && env.CI !== 'true';
+  // A terminal that reports 0 columns (e.g. `script` with no size) makes ora redraw in a tight loop: no spinner there.
+  const columns = streams.stderr.columns ?? 80;
+  const interactive = isTTY && columns > 0 && !flags.json && !flags.quiet && env.CI !== 'true';
   const ora = interactive ? (await import('ora')).default : undefined;
   let active: Ora | undefined;
 

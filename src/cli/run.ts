@@ -53,6 +53,7 @@ export function action<O extends object>(handler: Handler<O>) {
     const out = await createOutput(flags, env);
     const ac = installSignalHandlers();
     let exitCode = 0;
+    let dataOnStdout = false;
     const ctx: CommandContext = {
       flags,
       out,
@@ -61,21 +62,24 @@ export function action<O extends object>(handler: Handler<O>) {
       setExitCode: (c) => {
         exitCode = c;
       },
+      stdoutCarriesData: () => {
+        dataOnStdout = true;
+      },
     };
     try {
       await handler(ctx, cmd.optsWithGlobals() as O, cmd.args);
       process.exitCode = exitCode;
     } catch (e) {
       const err = toRtcError(e);
-      renderError(err, flags);
+      renderError(err, flags, dataOnStdout ? process.stderr : process.stdout);
       process.exitCode = err.exitCode;
     }
   };
 }
 
-export function renderError(err: RtcError, flags: Pick<GlobalFlags, 'json' | 'verbose'>): void {
+export function renderError(err: RtcError, flags: Pick<GlobalFlags, 'json' | 'verbose'>, jsonStream: NodeJS.WritableStream = process.stdout): void {
   if (flags.json) {
-    process.stdout.write(JSON.stringify({ ok: false, error: err.toJSON() }) + '\n');
+    jsonStream.write(JSON.stringify({ ok: false, error: err.toJSON() }) + '\n');
   }
   // Humans always get the message on stderr, even with --json (scripts read stdout).
   let text = `error: ${err.message} [${err.code}]`;
