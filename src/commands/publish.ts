@@ -4,13 +4,12 @@
  */
 import { Option, type Command } from 'commander';
 import { action } from '../cli/run.js';
-import { addIceOptions, iceConfigFrom, parseSecondsFlag, timeoutOption, type IceOptionValues } from '../cli/options.js';
+import { parseSecondsFlag, timeoutOption } from '../cli/options.js';
+import { addPeerOptions, exitSoonAfterDone, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
 import { RtcError } from '../errors.js';
 import type { PublishEvent, PublishResult } from '../rtc/publish.js';
 
-interface PublishFlags extends IceOptionValues {
-  room: string;
-  token?: string;
+interface PublishFlags extends PeerFlagValues {
   loop?: boolean;
   duration?: number;
   timeout: number;
@@ -20,15 +19,13 @@ interface PublishFlags extends IceOptionValues {
 export function register(program: Command): Command {
   const cmd = program
     .command('publish')
-    .description('Send a VP8 IVF, a VP8/Opus WebM or a test pattern to the peer in the room, in real time (test a browser with no camera)')
+    .description('send a VP8 IVF, a VP8/Opus WebM or a test pattern to the peer in the room, in real time (test a browser with no camera)')
     .argument('<source>', 'file.ivf (VP8), file.webm (VP8 and/or Opus), or "testsrc" (built-in 640x480@30 pattern)')
-    .requiredOption('--room <room>', 'room to join on the signaling server')
-    .addOption(new Option('--token <secret>', 'shared secret of a `serve --token` server').env('RTC_TOKEN'))
     .option('--loop', 'start again at the end of the file (until Ctrl-C, --duration or the peer leaving)')
     .addOption(new Option('--duration <seconds>', 'stop after this long').argParser(parseSecondsFlag('--duration', 0.1)))
     .addOption(timeoutOption(30, 'give up if no peer joins or connects within this many seconds'))
     .option('--chat', "send lines read from stdin to the page's chat (received chat lines are always shown)");
-  addIceOptions(cmd);
+  addPeerOptions(cmd, { roomHelp: 'room to join on the signaling server', defaultRole: 'offerer' });
   return cmd
     .addHelpText(
       'after',
@@ -47,9 +44,15 @@ Exit codes: 0 sent (to the end, --duration, Ctrl-C, or until the receiver left),
       action<PublishFlags>(async (ctx, opts, args) => {
         const input = args[0];
         if (!input) throw new RtcError('RTC_ERR_USAGE', 'the source is missing', { hint: 'rtc-cli publish --room demo testsrc' });
-        const ice = iceConfigFrom(opts);
+        const target = peerTargetFrom(ctx, opts, {
+          command: 'publish',
+          example: 'rtc-cli publish --room demo testsrc',
+          manualLine: (line) => (ctx.out.json ? ctx.out.event({ event: 'manual-line', line }) : process.stdout.write(line + '\n')),
+          stdinBusy: opts.chat ? '--chat' : undefined,
+        });
+        if (target.manual) ctx.out.info('manual mode: copy the line printed below to the other side and paste its line here');
         const { publish } = await import('../rtc/publish.js');
-        const spinner = ctx.out.spinner(`waiting for a peer in room "${opts.room}"`);
+        const spinner = ctx.out.spinner(target.manual ? 'gathering candidates' : `waiting for a peer in room "${target.room}"`);
         let chatInput: AsyncIterable<string> | undefined;
         if (opts.chat) {
           const { createInterface } = await import('node:readline');
@@ -91,10 +94,7 @@ Exit codes: 0 sent (to the end, --duration, Ctrl-C, or until the receiver left),
         let result: PublishResult;
         try {
           result = await publish({
-            ice,
-            signal: ctx.flags.signal,
-            room: opts.room,
-            token: opts.token,
+            ...target,
             input,
             loop: Boolean(opts.loop),
             durationMs: opts.duration,
@@ -105,6 +105,7 @@ Exit codes: 0 sent (to the end, --duration, Ctrl-C, or until the receiver left),
           });
         } finally {
           spinner.stop();
+          exitSoonAfterDone();
           if (chatInput && 'close' in chatInput) (chatInput as { close(): void }).close();
         }
         ctx.out.result(result, () =>

@@ -4,13 +4,12 @@
  */
 import { Option, type Command } from 'commander';
 import { action } from '../cli/run.js';
-import { addIceOptions, iceConfigFrom, parseIntFlag, parseSecondsFlag, timeoutOption, type IceOptionValues } from '../cli/options.js';
+import { parseIntFlag, parseSecondsFlag, timeoutOption } from '../cli/options.js';
+import { addPeerOptions, exitSoonAfterDone, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
 import { RtcError } from '../errors.js';
 import type { RecordEvent, RecordResult } from '../rtc/record.js';
 
-interface RecordFlags extends IceOptionValues {
-  room: string;
-  token?: string;
+interface RecordFlags extends PeerFlagValues {
   duration?: number;
   videoOnly?: boolean;
   audioOnly?: boolean;
@@ -27,10 +26,8 @@ function size(bytes: number): string {
 export function register(program: Command): Command {
   const cmd = program
     .command('record')
-    .description('Record the camera/microphone (or screen) a peer in the room sends into a WebM file (VP8/VP9/H.264 + Opus)')
+    .description('record the camera/microphone (or screen) a peer in the room sends into a WebM file (VP8/VP9/H.264 + Opus)')
     .argument('<out.webm>', 'the file to write; <out.webm>.part is written meanwhile and renamed when the file is finalized')
-    .requiredOption('--room <room>', 'room to join on the signaling server (the page or publisher joins the same room)')
-    .addOption(new Option('--token <secret>', 'shared secret of a `serve --token` server').env('RTC_TOKEN'))
     .addOption(new Option('--duration <seconds>', 'stop after this much recorded media (default: until the peer leaves or Ctrl-C)').argParser(parseSecondsFlag('--duration', 0.1)))
     .addOption(new Option('--video-only', 'record only the video track').conflicts('audioOnly'))
     .addOption(new Option('--audio-only', 'record only the audio track').conflicts('videoOnly'))
@@ -40,7 +37,7 @@ export function register(program: Command): Command {
     .addOption(timeoutOption(30, 'give up if no peer joins, connects, or sends media within this many seconds (each)'))
     .option('--force', 'overwrite an existing output file')
     .option('--chat', "send lines read from stdin to the page's chat (received chat lines are always shown)");
-  addIceOptions(cmd);
+  addPeerOptions(cmd, { roomHelp: 'room to join on the signaling server (the page or publisher joins the same room)', defaultRole: 'answerer' });
   return cmd
     .addHelpText(
       'after',
@@ -59,11 +56,17 @@ before anything was recorded.`,
       action<RecordFlags>(async (ctx, opts, args) => {
         const out = args[0];
         if (!out) throw new RtcError('RTC_ERR_USAGE', 'the output file is missing', { hint: 'rtc-cli record --room demo out.webm' });
-        const ice = iceConfigFrom(opts);
+        const target = peerTargetFrom(ctx, opts, {
+          command: 'record',
+          example: 'rtc-cli record --room demo out.webm',
+          manualLine: (line) => (ctx.out.json ? ctx.out.event({ event: 'manual-line', line }) : process.stdout.write(line + '\n')),
+          stdinBusy: opts.chat ? '--chat' : undefined,
+        });
+        if (target.manual) ctx.out.info('manual mode: copy the line printed below to the other side and paste its line here');
         const { record, validateOutputPath } = await import('../rtc/record.js');
         // Exit 2 before any network work (the library checks again; this keeps the error ahead of the spinner).
         validateOutputPath(out, Boolean(opts.force));
-        const spinner = ctx.out.spinner(`waiting for a peer in room "${opts.room}"`);
+        const spinner = ctx.out.spinner(target.manual ? 'gathering candidates' : `waiting for a peer in room "${target.room}"`);
         let input: AsyncIterable<string> | undefined;
         if (opts.chat) {
           const { createInterface } = await import('node:readline');
@@ -110,10 +113,7 @@ before anything was recorded.`,
         let result: RecordResult;
         try {
           result = await record({
-            ice,
-            signal: ctx.flags.signal,
-            room: opts.room,
-            token: opts.token,
+            ...target,
             outPath: out,
             force: Boolean(opts.force),
             durationMs: opts.duration,
@@ -126,6 +126,7 @@ before anything was recorded.`,
           });
         } finally {
           spinner.stop();
+          exitSoonAfterDone();
           if (input && 'close' in input) (input as { close(): void }).close();
         }
         ctx.out.result(result, () =>

@@ -35,6 +35,8 @@ export interface PublishOptions {
   progressIntervalMs?: number;
   chat?: { onMessage?: (text: string) => void; input?: AsyncIterable<string> };
   connectSignaling?: PeerSessionOptions['connectSignaling'];
+  /** Copy/paste signaling (`--signal manual`): where our line goes and the other side's comes from. */
+  manual?: PeerSessionOptions['manual'];
 }
 
 export type PublishEvent =
@@ -161,6 +163,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       // max-bundle: one ICE transport for every m-line (werift leaves the sockets of unused un-bundled transports open).
       peerConfig: { codecs, bundlePolicy: 'max-bundle' },
       connectSignaling: opts.connectSignaling,
+      manual: opts.manual,
     });
     const s = session;
 

@@ -50,6 +50,8 @@ export interface RecordOptions {
   peerConfig?: Record<string, unknown>;
   /** Test seam: how to reach the signaling server (default: src/signaling/client.ts). */
   connectSignaling?: PeerSessionOptions['connectSignaling'];
+  /** Copy/paste signaling (`--signal manual`): where our line goes and the other side's comes from. */
+  manual?: PeerSessionOptions['manual'];
 }
 
 export interface RecordProgress {
@@ -324,6 +326,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       // max-bundle: one ICE transport for every m-line (werift leaves the sockets of unused un-bundled transports open).
       peerConfig: { codecs, bundlePolicy: 'max-bundle', ...(opts.peerConfig ?? {}) },
       connectSignaling: opts.connectSignaling,
+      manual: opts.manual,
     });
     const s = session;
 

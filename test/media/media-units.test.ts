@@ -170,3 +170,54 @@ describe('publish → record between two bins on loopback', () => {
   }, 90_000);
 });
 
+
+describe('publish → record with no server (--signal manual)', () => {
+  it('pipes the one-line offer and answer between the two bins and records a decodable file', async () => {
+    const out = join(dir, 'manual.webm');
+    // publish offers (human mode: the offer line is alone on stdout); record answers (--json: a manual-line event).
+    const pub = spawnCli(['publish', 'testsrc', '--manual', '--loop', '--duration', '8', '--ice-address', '127.0.0.1']);
+    const rec = spawnCli(['record', out, '--signal', 'manual', '--duration', '2', '--ice-address', '127.0.0.1', '--json']);
+    let offer: string | undefined;
+    let answer: string | undefined;
+    let pBuf = '';
+    let rBuf = '';
+    pub.stdout.on('data', (d: Buffer) => {
+      pBuf += d.toString();
+      const nl = pBuf.indexOf('\n');
+      if (offer === undefined && nl >= 0) {
+        offer = pBuf.slice(0, nl);
+        rec.stdin.write(offer + '\n');
+      }
+    });
+    rec.stdout.on('data', (d: Buffer) => {
+      rBuf += d.toString();
+      for (const line of rBuf.split('\n')) {
+        if (answer === undefined && line.includes('"manual-line"')) {
+          answer = (JSON.parse(line) as { line: string }).line;
+          pub.stdin.write(answer + '\n');
+        }
+      }
+    });
+    // Not collect(): it closes stdin, and stdin is where the other side's line arrives.
+    const exitOf = (child: typeof pub): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+      new Promise((resolve) => {
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
+        child.on('close', (code) => {
+          clearTimeout(t);
+          resolve({ code, stdout, stderr });
+        });
+      });
+    const [pr, rr] = await Promise.all([exitOf(pub), exitOf(rec)]);
+    expect(offer ?? '', pr.stderr + rr.stderr).toMatch(/^rtc1\.offer\./);
+    expect(answer ?? '', rr.stderr).toMatch(/^rtc1\.answer\./);
+    expect(rr.code, rr.stderr).toBe(0);
+    const res = JSON.parse(rr.stdout.trim().split('\n').at(-1)!) as { path: string; video: { frames: number } };
+    expect(res.video.frames).toBeGreaterThan(30);
+    expect(ffmpegDecodes(out).ok).toBe(true);
+    expect(pr.code, pr.stderr).toBe(0);
+  }, 90_000);
+});
