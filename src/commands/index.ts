@@ -16,13 +16,16 @@ import { register as sdp } from './sdp.js';
 export type Register = (program: Command) => Command;
 
 export const commands: Register[] = [
+  // meet peers
   serve,
+  // move data and media between peers
+  sendFile,
+  recvFile,
   record,
   publish,
+  sdp,
+  // diagnose the network
   natProbe,
   turnCheck,
   iceGather,
-  sendFile,
-  recvFile,
-  sdp,
 ];

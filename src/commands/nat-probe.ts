@@ -19,7 +19,7 @@ const DEFAULT_LIFETIME_MAX = 120;
 export function register(program: Command): Command {
   return program
     .command('nat-probe')
-    .description('Discover your NAT: RFC 5780 mapping and filtering behaviour, the classic NAT type, and what it means for WebRTC')
+    .description('discover your NAT: RFC 5780 mapping and filtering behaviour, the classic NAT type, and what it means for WebRTC')
     .argument('<stun-url>', 'STUN server, e.g. stun:stun.example.org:3478 (RFC 5780 support needed for filtering tests)')
     .argument('[stun-url2]', 'a second STUN server, to test mapping when the first lacks RFC 5780 (OTHER-ADDRESS)')
     .option('--hairpin', 'also test hairpinning (RFC 5780 §4.5): can you reach your own public address?')
