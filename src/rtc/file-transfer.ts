@@ -16,6 +16,7 @@ import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { ERROR_CODES, RtcError, toRtcError, type RtcErrorCode } from '../errors.js';
+import { deferred } from './deferred.js';
 import { connectPeer, type PeerEvent, type PeerSession, type PeerSessionOptions, type SelectedPair } from './peer.js';
 import {
   DEFAULT_CHUNK_SIZE,
@@ -128,16 +129,6 @@ export interface ReceiveFilesOptions extends SessionOptions {
 
 // -------------------------------------------------------------------------------------------------------------
 // Shared plumbing
-
-function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 type Incoming = { kind: 'control'; msg: ControlMessage } | { kind: 'data'; data: Buffer };
 

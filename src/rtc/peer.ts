@@ -22,6 +22,7 @@ import {
   filterSdpCandidates,
   type SelectedPair,
 } from './peer-connection.js';
+import { deferred } from './deferred.js';
 import { encodeManualLine, linesOf, readManualLine, type ManualKind } from './manual-signal.js';
 
 export type { SelectedPair } from './peer-connection.js';
@@ -116,17 +117,6 @@ function abortError(signal: AbortSignal): RtcError {
   const r: unknown = signal.reason;
   if (r instanceof RtcError) return r;
   return new RtcError('RTC_ERR_INTERRUPTED', 'interrupted');
-}
-
-/** A one-shot promise with resolve/reject handles (Promise.withResolvers is Node 22+). */
-function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }
 
 function isSignal(d: unknown): d is PeerSignal {
