@@ -71,7 +71,7 @@ export function formatResult(r: TransferResult): string {
   }
   for (const f of r.failed) lines.push(`FAILED ${f.name}: ${f.message} [${f.code}]`);
   lines.push(
-    `${formatBytes(r.bytes)} in ${r.seconds.toFixed(2)} s (${r.mbps.toFixed(1)} Mbit/s), ${r.path}: ${formatSelectedPair(r.selectedPair)}, setup ${r.setupMs} ms`,
+    `${formatBytes(r.bytes)} in ${r.seconds.toFixed(2)} s (${r.mbps.toFixed(1)} Mbit/s), ${formatSelectedPair(r.selectedPair)}, setup ${r.setupMs} ms`,
   );
   return lines.join('\n');
 }
