@@ -36,6 +36,8 @@ import {
 export const HIGH_WATER = 512 * 1024;
 /** Resume sending when bufferedAmount drops below this. */
 export const LOW_WATER = 256 * 1024;
+/** How long a signaling peer-left waits for a reason still in flight on the data channel. */
+const PEER_LEFT_GRACE_MS = 750;
 /** Send a ping when we have sent nothing for this long, so an idle peer is not mistaken for a dead one. */
 const PING_INTERVAL_MS = 2_000;
 /** How long to wait for the data channel to open once the peer connection is up. */
@@ -176,7 +178,12 @@ class Link {
     dc.stateChanged.subscribe((s) => {
       if (s === 'closing' || s === 'closed') this.gone('the peer closed the transfer channel');
     });
-    void session.peerLeft.then(() => this.gone(session.leftReason ?? 'the peer left'));
+    // The peer's last message on the channel (an error saying *why* it stopped) travels over SCTP, its bye over the
+    // signaling server: under load the bye can arrive first. Give the channel a moment so the reason wins; a close of
+    // the channel itself is ordered after that message (same SCTP stream) and needs no grace.
+    void session.peerLeft.then(() => {
+      setTimeout(() => this.gone(session.leftReason ?? 'the peer left'), PEER_LEFT_GRACE_MS).unref();
+    });
     const onAbort = (): void => {
       const r: unknown = abort?.reason;
       this.fail(r instanceof RtcError ? r : new RtcError('RTC_ERR_INTERRUPTED', 'interrupted'));
