@@ -101,6 +101,15 @@ export function toRtcError(e: unknown): RtcError {
   return new RtcError('RTC_ERR_INTERNAL', message || 'unknown error', { cause: e });
 }
 
+/**
+ * What an aborted wait rejects with: the abort reason when it already is an RtcError (src/cli/run.ts aborts with
+ * RTC_ERR_INTERRUPTED naming the signal), otherwise RTC_ERR_INTERRUPTED with `message` and the reason as cause.
+ */
+export function interruptError(reason: unknown, message = 'interrupted'): RtcError {
+  if (reason instanceof RtcError) return reason;
+  return new RtcError('RTC_ERR_INTERRUPTED', message, reason === undefined ? {} : { cause: reason });
+}
+
 /** The exit code for anything thrown. The one mapping from errors to exit codes. */
 export function exitCodeFor(e: unknown): number {
   return toRtcError(e).exitCode;

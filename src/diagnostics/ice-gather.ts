@@ -16,7 +16,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { Worker } from 'node:worker_threads';
-import { RtcError, type RtcErrorCode } from '../errors.js';
+import { interruptError, RtcError, type RtcErrorCode } from '../errors.js';
 import { candidateAllowed, parseCandidate } from '../rtc/peer-connection.js';
 import { parseIceServerUrl, type IceConfig, type IceServerUrl } from '../rtc/ice-config.js';
 // Light imports only: the STUN/TURN probes pull in werift's codec (~0.4 s to load) and are imported after the werift
@@ -263,7 +263,7 @@ export async function iceGather(opts: IceGatherOptions): Promise<IceGatherResult
   }
   if (opts.signal?.aborted) {
     const r: unknown = opts.signal.reason;
-    throw r instanceof RtcError ? r : new RtcError('RTC_ERR_INTERRUPTED', 'interrupted while gathering');
+    throw interruptError(r, 'interrupted while gathering');
   }
 
   const summaries: ServerSummary[] = urls.map((u) => {

@@ -24,7 +24,7 @@
  */
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
-import { RtcError } from '../errors.js';
+import { interruptError, RtcError } from '../errors.js';
 import { parseIceServerUrl } from '../rtc/ice-config.js';
 import {
   addressAttr,
@@ -197,7 +197,7 @@ export function webrtcAdvice(natType: NatType, mapping: MappingBehavior = 'unkno
 function abortIfNeeded(signal?: AbortSignal): void {
   if (signal?.aborted) {
     const r: unknown = signal.reason;
-    throw r instanceof RtcError ? r : new RtcError('RTC_ERR_INTERRUPTED', 'interrupted during the NAT probe');
+    throw interruptError(r, 'interrupted during the NAT probe');
   }
 }
 

@@ -16,7 +16,7 @@
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { RtcError } from '../errors.js';
+import { interruptError, RtcError } from '../errors.js';
 import {
   checkMessageIntegrity,
   createStunMessage,
@@ -156,12 +156,6 @@ export function closeSocket(socket: dgram.Socket): void {
   }
 }
 
-function abortReason(signal: AbortSignal): RtcError {
-  const r: unknown = signal.reason;
-  if (r instanceof RtcError) return r;
-  return new RtcError('RTC_ERR_INTERRUPTED', 'interrupted before the STUN server answered', { cause: r });
-}
-
 /**
  * Resolve a host name to one address of the given family (IP literals are returned as they are). Throws
  * RTC_ERR_DNS when the name does not resolve, RTC_ERR_TIMEOUT when the resolver does not answer in time.
@@ -169,7 +163,7 @@ function abortReason(signal: AbortSignal): RtcError {
 export async function resolveHost(host: string, opts: { family?: 4 | 6; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   if (isIP(bare)) return normalizeAddress(bare);
-  if (opts.signal?.aborted) throw abortReason(opts.signal);
+  if (opts.signal?.aborted) throw interruptError(opts.signal.reason, 'interrupted before the STUN server answered');
   const timeoutMs = opts.timeoutMs ?? 5000;
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
@@ -183,7 +177,7 @@ export async function resolveHost(host: string, opts: { family?: 4 | 6; timeoutM
         );
         if (opts.signal) {
           const signal = opts.signal;
-          onAbort = () => reject(abortReason(signal));
+          onAbort = () => reject(interruptError(signal.reason, 'interrupted before the STUN server answered'));
           signal.addEventListener('abort', onAbort, { once: true });
         }
       }),
@@ -254,7 +248,7 @@ export async function stunRequest(opts: StunRequestOptions): Promise<StunTransac
   const family = socketFamily(socket);
   const address = await resolveHost(opts.host, { family, signal, timeoutMs: Math.max(timeoutMs, 2000) });
   const to: Endpoint = { address, port: opts.port };
-  if (signal?.aborted) throw abortReason(signal);
+  if (signal?.aborted) throw interruptError(signal.reason, 'interrupted before the STUN server answered');
 
   const message = opts.message ?? createStunMessage({ method: opts.method ?? StunMethod.BINDING, attributes: opts.attributes });
   if (message.messageClass !== StunClass.REQUEST) throw new RtcError('RTC_ERR_USAGE', 'stunRequest sends requests only');
@@ -328,7 +322,7 @@ export async function stunRequest(opts: StunRequestOptions): Promise<StunTransac
     finish({ response, raw: Buffer.from(data), from, to, rttMs: now - lastSent, elapsedMs: now - firstSent, transmissions });
   };
   const onError = (e: Error): void => finish(socketError(e, to));
-  const onAbort = (): void => finish(abortReason(signal!));
+  const onAbort = (): void => finish(interruptError(signal!.reason, 'interrupted before the STUN server answered'));
 
   const transmit = (): void => {
     transmissions += 1;

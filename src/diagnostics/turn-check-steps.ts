@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { RtcError, toRtcError } from '../errors.js';
+import { interruptError, RtcError, toRtcError } from '../errors.js';
 import type { IceServerUrl } from '../rtc/ice-config.js';
 import { formatEndpoint, type Endpoint } from './stun-message.js';
 import { resolveHost } from './stun-transaction.js';
@@ -45,7 +45,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 function throwIfAborted(signal?: AbortSignal): void {
   if (!signal?.aborted) return;
   const r: unknown = signal.reason;
-  throw r instanceof RtcError ? r : new RtcError('RTC_ERR_INTERRUPTED', 'interrupted');
+  throw interruptError(r);
 }
 
 export interface Ctx {

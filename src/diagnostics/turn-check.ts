@@ -16,7 +16,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { RtcError, type RtcErrorCode } from '../errors.js';
+import { interruptError, RtcError, type RtcErrorCode } from '../errors.js';
 import { parseIceServerUrl, type IceServerUrl } from '../rtc/ice-config.js';
 // Only light modules are imported statically: the TURN client pulls in werift's STUN codec (~0.4 s to load), which
 // is imported after the werift worker has been started, so both loads run in parallel (see turnCheck).
@@ -185,7 +185,7 @@ export async function turnCheck(opts: TurnCheckOptions): Promise<TurnCheckResult
     for (const u of urls) {
       if (opts.signal?.aborted) {
         const r: unknown = opts.signal.reason;
-        throw r instanceof RtcError ? r : new RtcError('RTC_ERR_INTERRUPTED', 'interrupted');
+        throw interruptError(r);
       }
       checks.push(await checkOne(u, ctx));
     }

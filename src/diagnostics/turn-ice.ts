@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RTCPeerConnection, RTCPeerConnectionConfig } from 'werift';
 import { Worker } from 'node:worker_threads';
-import { RtcError, type RtcErrorCode } from '../errors.js';
+import { interruptError, RtcError, type RtcErrorCode } from '../errors.js';
 import { createPeerConnection, describeSelectedPair, formatSelectedPair } from '../rtc/peer-connection.js';
 
 export interface IceEchoOptions {
@@ -120,7 +120,7 @@ export async function iceEcho(opts: IceEchoOptions): Promise<IceEchoResult> {
       }, opts.timeoutMs);
       if (opts.signal) {
         const signal = opts.signal;
-        onAbort = () => reject(signal.reason instanceof RtcError ? signal.reason : new RtcError('RTC_ERR_INTERRUPTED', 'interrupted'));
+        onAbort = () => reject(interruptError(signal.reason));
         signal.addEventListener('abort', onAbort, { once: true });
       }
     });
@@ -169,7 +169,7 @@ export function startIceEchoWorker(): IceEchoWorker {
           else finish(new RtcError(m.error!.code, m.error!.message, { hint: m.error!.hint }));
         };
         const onError = (e: Error): void => finish(new RtcError('RTC_ERR_INTERNAL', `the ICE worker crashed: ${e.message}`, { cause: e }));
-        const onAbort = (): void => finish(signal?.reason instanceof RtcError ? signal.reason : new RtcError('RTC_ERR_INTERRUPTED', 'interrupted'));
+        const onAbort = (): void => finish(interruptError(signal?.reason));
         function finish(err?: RtcError, result?: IceEchoResult): void {
           clearTimeout(timer);
           worker.off('message', onMessage);

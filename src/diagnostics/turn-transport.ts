@@ -14,7 +14,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { RtcError } from '../errors.js';
+import { interruptError, RtcError } from '../errors.js';
 import {
   checkMessageIntegrity,
   decodeStunMessage,
@@ -288,7 +288,7 @@ export async function openStreamTransport(opts: StreamTransportOptions): Promise
       cleanup();
       s.destroy();
       const r: unknown = opts.signal?.reason;
-      reject(r instanceof RtcError ? r : new RtcError('RTC_ERR_INTERRUPTED', 'interrupted while connecting to the TURN server'));
+      reject(interruptError(r, 'interrupted while connecting to the TURN server'));
     };
     const timer = setTimeout(() => {
       cleanup();
@@ -344,7 +344,7 @@ export async function openStreamTransport(opts: StreamTransportOptions): Promise
         const onAbort = (): void => {
           finish();
           const r: unknown = ropts.signal?.reason;
-          reject(r instanceof RtcError ? r : new RtcError('RTC_ERR_INTERRUPTED', 'interrupted while waiting for the TURN server'));
+          reject(interruptError(r, 'interrupted while waiting for the TURN server'));
         };
         const finish = (): void => {
           clearTimeout(timer);

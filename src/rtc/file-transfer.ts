@@ -15,7 +15,7 @@ import { basename, join, resolve } from 'node:path';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
-import { ERROR_CODES, RtcError, toRtcError, type RtcErrorCode } from '../errors.js';
+import { ERROR_CODES, interruptError, RtcError, toRtcError, type RtcErrorCode } from '../errors.js';
 import { deferred } from './deferred.js';
 import { connectPeer, type PeerEvent, type PeerSession, type PeerSessionOptions, type SelectedPair } from './peer.js';
 import {
@@ -186,7 +186,7 @@ class Link {
     });
     const onAbort = (): void => {
       const r: unknown = abort?.reason;
-      this.fail(r instanceof RtcError ? r : new RtcError('RTC_ERR_INTERRUPTED', 'interrupted'));
+      this.fail(interruptError(r));
     };
     if (abort?.aborted) onAbort();
     abort?.addEventListener('abort', onAbort, { once: true });

@@ -12,7 +12,7 @@
  * a candidate can only be applied to a known m-section).
  */
 import type { RTCPeerConnection, RTCPeerConnectionConfig } from 'werift';
-import { RtcError, toRtcError } from '../errors.js';
+import { interruptError, RtcError, toRtcError } from '../errors.js';
 import type { IceConfig } from './ice-config.js';
 import type { JoinResult, RelayedMessage } from '../signaling/types.js';
 import {
@@ -113,12 +113,6 @@ export interface PeerSession {
 /** How long we wait for ICE gathering to complete before printing a manual offer/answer anyway. */
 const MANUAL_GATHER_TIMEOUT_MS = 10_000;
 
-function abortError(signal: AbortSignal): RtcError {
-  const r: unknown = signal.reason;
-  if (r instanceof RtcError) return r;
-  return new RtcError('RTC_ERR_INTERRUPTED', 'interrupted');
-}
-
 function isSignal(d: unknown): d is PeerSignal {
   if (typeof d !== 'object' || d === null) return false;
   const o = d as Record<string, unknown>;
@@ -185,7 +179,7 @@ function waitConnected(pc: RTCPeerConnection, done: Promise<never>): Promise<voi
 export async function connectPeer(opts: PeerSessionOptions): Promise<PeerSession> {
   const ac = new AbortController();
   const onAbort = (): void => ac.abort(opts.abort?.reason);
-  if (opts.abort?.aborted) throw abortError(opts.abort);
+  if (opts.abort?.aborted) throw interruptError(opts.abort.reason);
   opts.abort?.addEventListener('abort', onAbort, { once: true });
 
   const emit = (e: PeerEvent): void => {
@@ -215,7 +209,7 @@ export async function connectPeer(opts: PeerSessionOptions): Promise<PeerSession
           ),
     );
   }, opts.timeoutMs);
-  ac.signal.addEventListener('abort', () => failure.reject(abortError(ac.signal)), { once: true });
+  ac.signal.addEventListener('abort', () => failure.reject(interruptError(ac.signal.reason)), { once: true });
 
   // Every await below races the failure (timeout/abort): no werift call may hang the session past --timeout.
   const race = <T>(p: Promise<T> | T): Promise<T> => Promise.race([Promise.resolve(p), failure.promise]);

@@ -12,7 +12,7 @@
  *   estimate stays below the file's own video bitrate we say so (a warning event) instead of pretending.
  */
 import type { MediaStreamTrack, RTCPeerConnection, RTCRtpSender } from 'werift';
-import { RtcError } from '../errors.js';
+import { interruptError } from '../errors.js';
 import type { IceConfig } from './ice-config.js';
 import { connectPeer, type PeerEvent, type PeerSession, type PeerSessionOptions } from './peer.js';
 import { attachChat, type Chat } from './record-chat.js';
@@ -97,7 +97,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     audio: src.audio ? { codec: src.audio.codec, frames: src.audio.frames.length } : undefined,
     durationSeconds: src.durationMs / 1000,
   });
-  if (opts.abort?.aborted) throw new RtcError('RTC_ERR_INTERRUPTED', 'interrupted');
+  if (opts.abort?.aborted) throw interruptError(opts.abort.reason);
   const { MediaStreamTrack: Track, RtpHeader, RtpPacket } = await import('werift');
   const codecs = await publisherCodecs();
   let videoTrack: MediaStreamTrack | undefined;

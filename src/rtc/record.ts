@@ -17,7 +17,7 @@ import { accessSync, constants, existsSync, statSync, renameSync, rmSync } from 
 import { dirname, extname, resolve } from 'node:path';
 import type { MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver, RTCRtpCodecParameters } from 'werift';
 import type { RtpPacket } from 'werift/nonstandard';
-import { RtcError } from '../errors.js';
+import { interruptError, RtcError } from '../errors.js';
 import type { IceConfig } from './ice-config.js';
 import { connectPeer, type PeerEvent, type PeerSession, type PeerSessionOptions } from './peer.js';
 import { attachChat, type Chat } from './record-chat.js';
@@ -214,11 +214,6 @@ function noteSeq(s: Incoming, seq: number): void {
   }
 }
 
-function abortReason(signal: AbortSignal): RtcError {
-  const r: unknown = signal.reason;
-  return r instanceof RtcError ? r : new RtcError('RTC_ERR_INTERRUPTED', 'interrupted');
-}
-
 /** Read the Matroska track number of a SimpleBlock (EBML id 0xA3, size vint, track vint). */
 function simpleBlockTrack(buf: Buffer): number | undefined {
   if (buf[0] !== 0xa3) return undefined;
@@ -237,7 +232,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   const emit = (e: RecordEvent): void => opts.onEvent?.(e);
   const ac = new AbortController();
   const onAbort = (): void => ac.abort(opts.abort?.reason);
-  if (opts.abort?.aborted) throw abortReason(opts.abort);
+  if (opts.abort?.aborted) throw interruptError(opts.abort.reason);
   opts.abort?.addEventListener('abort', onAbort, { once: true });
 
   const incoming: Incoming[] = [];
@@ -355,7 +350,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     while (Date.now() < graceEnd && !(incoming.every((x) => x.packets > 0) && (!wantsVideo() || videoSize))) {
       await sleep(50, ac.signal);
     }
-    if (ac.signal.aborted) throw abortReason(ac.signal); // Ctrl-C before anything was written: exit 130, no file
+    if (ac.signal.aborted) throw interruptError(ac.signal.reason); // Ctrl-C before anything was written: exit 130, no file
     const tracks = incoming.filter((x) => x.packets > 0);
     const videoIn = tracks.find((x) => x.kind === 'video');
     const audioIn = tracks.find((x) => x.kind === 'audio');
@@ -531,7 +526,7 @@ async function raceWait(p: Promise<void>, ms: number, signal: AbortSignal, peerL
         }, ms);
       }),
       new Promise<void>((_res, rej) => {
-        onAbort = () => rej(abortReason(signal));
+        onAbort = () => rej(interruptError(signal.reason));
         if (signal.aborted) onAbort();
         else signal.addEventListener('abort', onAbort, { once: true });
       }),

@@ -10,7 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import { RtcError } from '../errors.js';
+import { interruptError, RtcError } from '../errors.js';
 import type { JoinResult, SignalingClientEvents, SignalingClientOptions } from './types.js';
 import { CLOSE_NORMAL, CLOSE_UNAUTHORIZED, ROOM_NAME_RE, parseServerMessage, type ServerMessage, type WelcomeMsg } from './protocol.js';
 
@@ -60,18 +60,12 @@ const TLS_ERROR_CODES = new Set([
   'ERR_SSL_WRONG_VERSION_NUMBER',
 ]);
 
-function abortError(signal: AbortSignal): RtcError {
-  const r: unknown = signal.reason;
-  if (r instanceof RtcError) return r;
-  return new RtcError('RTC_ERR_INTERRUPTED', 'signaling was aborted', { cause: r });
-}
-
 /** Open one socket and wait for `welcome`. Rejects RtcError. */
 function openSocket(opts: ClientOptions, timeoutMs: number): Promise<{ ws: WebSocket; welcome: WelcomeMsg }> {
   return new Promise((resolve, reject) => {
     const signal = opts.signal;
     if (signal?.aborted) {
-      reject(abortError(signal));
+      reject(interruptError(signal.reason, 'signaling was aborted'));
       return;
     }
     let ws: WebSocket;
@@ -115,7 +109,7 @@ function openSocket(opts: ClientOptions, timeoutMs: number): Promise<{ ws: WebSo
         ),
       timeoutMs,
     );
-    const onAbort = (): void => finish(abortError(signal as AbortSignal));
+    const onAbort = (): void => finish(interruptError((signal as AbortSignal).reason, 'signaling was aborted'));
     signal?.addEventListener('abort', onAbort, { once: true });
     const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
       if (isBinary) return;
@@ -198,7 +192,7 @@ export class SignalingClient extends EventEmitter {
     this.welcomeMsg = welcome;
     this.attach(ws);
     this.onAbort = () => {
-      void this.shutdown(abortError(opts.signal as AbortSignal));
+      void this.shutdown(interruptError((opts.signal as AbortSignal).reason, 'signaling was aborted'));
     };
     opts.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
