@@ -8,7 +8,7 @@ import { RtcError } from '../errors.js';
 import type { IceConfig } from '../rtc/ice-config.js';
 import type { ManualOptions, PeerEvent, PeerRole } from '../rtc/peer.js';
 import type { CommandContext, Spinner } from './context.js';
-import { addIceOptions, iceConfigFrom, type IceOptionValues } from './options.js';
+import { addIceOptions, iceConfigFrom, parseSecondsFlag, type IceOptionValues } from './options.js';
 
 export interface PeerFlagValues extends IceOptionValues {
   room?: string;
@@ -25,6 +25,13 @@ export function addPeerOptions(cmd: Command, o: { roomHelp: string; defaultRole:
     .addOption(new Option('--manual', 'no signaling server: exchange the offer and answer as one pasted line each (same as --signal manual)'))
     .addOption(new Option('--manual-role <role>', 'in manual mode, which side prints the offer').choices(['offerer', 'answerer']).default(o.defaultRole));
   return addIceOptions(cmd);
+}
+
+/** `--idle-timeout`: how long silence on the data channel means the peer is gone (manual mode has no peer-left). */
+export function idleTimeoutOption(): Option {
+  return new Option('--idle-timeout <seconds>', 'treat the peer as gone when nothing arrives from it for this long')
+    .argParser(parseSecondsFlag('--idle-timeout', 1))
+    .default(15_000, '15');
 }
 
 export interface PeerTarget {

@@ -4,8 +4,8 @@
  */
 import { Option, type Command } from 'commander';
 import { action } from '../cli/run.js';
-import { parseSecondsFlag, timeoutOption } from '../cli/options.js';
-import { addPeerOptions, exitSoonAfterDone, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
+import { timeoutOption } from '../cli/options.js';
+import { addPeerOptions, exitSoonAfterDone, idleTimeoutOption, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
 
 interface RecvFlags extends PeerFlagValues {
   out: string;
@@ -23,11 +23,7 @@ export function register(program: Command): Command {
     .addOption(new Option('--force', 'overwrite existing files (default: save as "name (1).ext" and say so)'))
     .addOption(new Option('--stdout', 'write the received bytes to stdout instead of files (no .part, no resume)').conflicts('force'))
     .addOption(timeoutOption(60, 'give up if no peer joins or connects within this many seconds'))
-    .addOption(
-      new Option('--idle-timeout <seconds>', 'treat the peer as gone when nothing arrives from it for this long')
-        .argParser(parseSecondsFlag('--idle-timeout', 1))
-        .default(15_000, '15'),
-    );
+    .addOption(idleTimeoutOption());
   addPeerOptions(cmd, { roomHelp: 'room to join on the signaling server (the sender joins the same room)', defaultRole: 'answerer' });
   return cmd
     .addHelpText(

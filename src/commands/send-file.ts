@@ -4,8 +4,8 @@
  */
 import { Option, type Command } from 'commander';
 import { action } from '../cli/run.js';
-import { parseSecondsFlag, timeoutOption } from '../cli/options.js';
-import { addPeerOptions, exitSoonAfterDone, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
+import { timeoutOption } from '../cli/options.js';
+import { addPeerOptions, exitSoonAfterDone, idleTimeoutOption, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
 import { RtcError } from '../errors.js';
 
 interface SendFlags extends PeerFlagValues {
@@ -24,11 +24,7 @@ export function register(program: Command): Command {
         .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
     )
     .addOption(timeoutOption(60, 'give up if no peer joins or connects within this many seconds'))
-    .addOption(
-      new Option('--idle-timeout <seconds>', 'treat the peer as gone when nothing arrives from it for this long')
-        .argParser(parseSecondsFlag('--idle-timeout', 1))
-        .default(15_000, '15'),
-    );
+    .addOption(idleTimeoutOption());
   addPeerOptions(cmd, { roomHelp: 'room to join on the signaling server (the receiver joins the same room)', defaultRole: 'offerer' });
   return cmd
     .addHelpText(
