@@ -1,7 +1,7 @@
 /**
  * What every peer command (send-file, recv-file, record, publish) shares on the command side: the flags that say how
  * to meet the other peer (room, token, manual copy/paste, ICE), turning them into connectPeer options, the spinner /
- * NDJSON rendering of the connection steps, and the exit once the work is done. Declared and parsed here only.
+ * NDJSON rendering of the connection steps. Declared and parsed here only.
  */
 import { Option, type Command } from 'commander';
 import { RtcError } from '../errors.js';
@@ -124,18 +124,4 @@ export function peerRenderer(
       }
     },
   };
-}
-
-/**
- * werift leaves a TURN allocation refresh timer running after pc.close() (a non-unref'd `setTimeout` of 5/6 of the
- * 600 s lifetime in ice/src/turn/protocol.js), which would keep the process alive for minutes after a relayed
- * session. Once a peer command is done (result or error rendered, exit code set by src/cli/run.ts), do not let it.
- */
-export function exitSoonAfterDone(): void {
-  const tick = (): void => {
-    // Never cut off output still queued for a slow reader (recv-file --stdout | slow-consumer).
-    if (process.stdout.writableLength > 0 || process.stderr.writableLength > 0) setTimeout(tick, 200).unref();
-    else process.exit();
-  };
-  setTimeout(tick, 1_500).unref();
 }

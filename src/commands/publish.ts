@@ -5,7 +5,7 @@
 import { Option, type Command } from 'commander';
 import { action } from '../cli/run.js';
 import { parseSecondsFlag, timeoutOption } from '../cli/options.js';
-import { addPeerOptions, exitSoonAfterDone, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
+import { addPeerOptions, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
 import { RtcError } from '../errors.js';
 import type { PublishEvent, PublishResult } from '../rtc/publish.js';
 
@@ -105,7 +105,6 @@ Exit codes: 0 sent (to the end, --duration, Ctrl-C, or until the receiver left),
           });
         } finally {
           spinner.stop();
-          exitSoonAfterDone();
           if (chatInput && 'close' in chatInput) (chatInput as { close(): void }).close();
         }
         ctx.out.result(result, () =>

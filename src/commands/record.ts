@@ -5,7 +5,7 @@
 import { Option, type Command } from 'commander';
 import { action } from '../cli/run.js';
 import { parseIntFlag, parseSecondsFlag, timeoutOption } from '../cli/options.js';
-import { addPeerOptions, exitSoonAfterDone, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
+import { addPeerOptions, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
 import { RtcError } from '../errors.js';
 import type { RecordEvent, RecordResult } from '../rtc/record.js';
 
@@ -126,7 +126,6 @@ before anything was recorded.`,
           });
         } finally {
           spinner.stop();
-          exitSoonAfterDone();
           if (input && 'close' in input) (input as { close(): void }).close();
         }
         ctx.out.result(result, () =>

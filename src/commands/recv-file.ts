@@ -5,7 +5,7 @@
 import { Option, type Command } from 'commander';
 import { action } from '../cli/run.js';
 import { timeoutOption } from '../cli/options.js';
-import { addPeerOptions, exitSoonAfterDone, idleTimeoutOption, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
+import { addPeerOptions, idleTimeoutOption, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
 
 interface RecvFlags extends PeerFlagValues {
   out: string;
@@ -42,41 +42,37 @@ Examples:
     )
     .action(
       action<RecvFlags>(async (ctx, opts) => {
-        try {
-          const toStdout = Boolean(opts.stdout);
-          if (toStdout) ctx.stdoutCarriesData();
-          let manualLine: (line: string) => void = () => {};
-          const target = peerTargetFrom(ctx, opts, {
-            command: 'recv-file',
-            example: 'rtc-cli recv-file --room demo --out .',
-            manualLine: (line) => manualLine(line),
-          });
-          const { receiveFiles } = await import('../rtc/file-transfer.js');
-          const fmt = await import('../rtc/file-transfer-format.js');
-          const render = peerRenderer(ctx, fmt.formatPeerEvent, { manual: Boolean(target.manual), dataOnStdout: toStdout });
-          manualLine = render.manualLine;
-          const result = await render.wrap(receiveFiles({
-            outDir: opts.out,
-            force: Boolean(opts.force),
-            stdout: toStdout ? process.stdout : undefined,
-            ...target,
-            timeoutMs: opts.timeout,
-            idleTimeoutMs: opts.idleTimeout,
-            abort: ctx.signal,
-            onEvent: render.onEvent,
-            onProgress: (p) => {
-              render.event({ event: 'progress', ...p });
-              if (ctx.out.interactive) render.spinner.text(fmt.formatProgress(p));
-            },
-          }));
-          // With --stdout the data owns stdout: the result goes to stderr (or nowhere with --quiet).
-          if (toStdout) {
-            if (ctx.out.json) process.stderr.write(JSON.stringify(result) + '\n');
-            else ctx.out.info(fmt.formatResult(result));
-          } else ctx.out.result(result, () => fmt.formatResult(result));
-        } finally {
-          exitSoonAfterDone();
-        }
+        const toStdout = Boolean(opts.stdout);
+        if (toStdout) ctx.stdoutCarriesData();
+        let manualLine: (line: string) => void = () => {};
+        const target = peerTargetFrom(ctx, opts, {
+          command: 'recv-file',
+          example: 'rtc-cli recv-file --room demo --out .',
+          manualLine: (line) => manualLine(line),
+        });
+        const { receiveFiles } = await import('../rtc/file-transfer.js');
+        const fmt = await import('../rtc/file-transfer-format.js');
+        const render = peerRenderer(ctx, fmt.formatPeerEvent, { manual: Boolean(target.manual), dataOnStdout: toStdout });
+        manualLine = render.manualLine;
+        const result = await render.wrap(receiveFiles({
+          outDir: opts.out,
+          force: Boolean(opts.force),
+          stdout: toStdout ? process.stdout : undefined,
+          ...target,
+          timeoutMs: opts.timeout,
+          idleTimeoutMs: opts.idleTimeout,
+          abort: ctx.signal,
+          onEvent: render.onEvent,
+          onProgress: (p) => {
+            render.event({ event: 'progress', ...p });
+            if (ctx.out.interactive) render.spinner.text(fmt.formatProgress(p));
+          },
+        }));
+        // With --stdout the data owns stdout: the result goes to stderr (or nowhere with --quiet).
+        if (toStdout) {
+          if (ctx.out.json) process.stderr.write(JSON.stringify(result) + '\n');
+          else ctx.out.info(fmt.formatResult(result));
+        } else ctx.out.result(result, () => fmt.formatResult(result));
       }),
     );
 }

@@ -5,7 +5,7 @@
 import { Option, type Command } from 'commander';
 import { action } from '../cli/run.js';
 import { timeoutOption } from '../cli/options.js';
-import { addPeerOptions, exitSoonAfterDone, idleTimeoutOption, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
+import { addPeerOptions, idleTimeoutOption, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
 import { RtcError } from '../errors.js';
 
 interface SendFlags extends PeerFlagValues {
@@ -41,38 +41,34 @@ Examples:
     )
     .action(
       action<SendFlags>(async (ctx, opts, args) => {
-        try {
-          if (opts.name !== undefined && opts.name.length !== args.length) {
-            throw new RtcError('RTC_ERR_USAGE', `--name was given ${opts.name.length} time(s) for ${args.length} file(s)`, { hint: 'give one --name per file, in the same order' });
-          }
-          let manualLine: (line: string) => void = () => {};
-          const target = peerTargetFrom(ctx, opts, {
-            command: 'send-file',
-            example: 'rtc-cli send-file --room demo file.bin',
-            manualLine: (line) => manualLine(line),
-            stdinBusy: args.includes('-') ? 'sending "-" (stdin)' : undefined,
-          });
-          const { sendFiles } = await import('../rtc/file-transfer.js');
-          const fmt = await import('../rtc/file-transfer-format.js');
-          const render = peerRenderer(ctx, fmt.formatPeerEvent, { manual: Boolean(target.manual), dataOnStdout: false });
-          manualLine = render.manualLine;
-          const result = await render.wrap(sendFiles({
-            files: args.map((path, i) => ({ path, name: opts.name?.[i] })),
-            stdin: args.includes('-') ? process.stdin : undefined,
-            ...target,
-            timeoutMs: opts.timeout,
-            idleTimeoutMs: opts.idleTimeout,
-            abort: ctx.signal,
-            onEvent: render.onEvent,
-            onProgress: (p) => {
-              render.event({ event: 'progress', ...p });
-              if (ctx.out.interactive) render.spinner.text(fmt.formatProgress(p));
-            },
-          }));
-          ctx.out.result(result, () => fmt.formatResult(result));
-        } finally {
-          exitSoonAfterDone();
+        if (opts.name !== undefined && opts.name.length !== args.length) {
+          throw new RtcError('RTC_ERR_USAGE', `--name was given ${opts.name.length} time(s) for ${args.length} file(s)`, { hint: 'give one --name per file, in the same order' });
         }
+        let manualLine: (line: string) => void = () => {};
+        const target = peerTargetFrom(ctx, opts, {
+          command: 'send-file',
+          example: 'rtc-cli send-file --room demo file.bin',
+          manualLine: (line) => manualLine(line),
+          stdinBusy: args.includes('-') ? 'sending "-" (stdin)' : undefined,
+        });
+        const { sendFiles } = await import('../rtc/file-transfer.js');
+        const fmt = await import('../rtc/file-transfer-format.js');
+        const render = peerRenderer(ctx, fmt.formatPeerEvent, { manual: Boolean(target.manual), dataOnStdout: false });
+        manualLine = render.manualLine;
+        const result = await render.wrap(sendFiles({
+          files: args.map((path, i) => ({ path, name: opts.name?.[i] })),
+          stdin: args.includes('-') ? process.stdin : undefined,
+          ...target,
+          timeoutMs: opts.timeout,
+          idleTimeoutMs: opts.idleTimeout,
+          abort: ctx.signal,
+          onEvent: render.onEvent,
+          onProgress: (p) => {
+            render.event({ event: 'progress', ...p });
+            if (ctx.out.interactive) render.spinner.text(fmt.formatProgress(p));
+          },
+        }));
+        ctx.out.result(result, () => fmt.formatResult(result));
       }),
     );
 }

@@ -1,8 +1,7 @@
 /**
  * Worker-thread entry for the werift parts of turn-check (ICE echo) and ice-gather (candidate gathering). werift
- * 0.24 leaves a TURN refresh timer running after RTCPeerConnection.close() (an un-cancellable
- * `await setTimeout(5/6 * lifetime)` in its TurnProtocol) and retries failed TURN allocations for ~12 s; either would
- * keep the CLI alive. Terminating the worker ends every werift handle at once. It also lets werift load (~0.4 s) in
+ * retries failed TURN allocations for ~12 s, which would keep the CLI alive after it has its verdict (0.24 also left
+ * its TURN refresh timer running after close; 0.25 aborts it). Terminating the worker ends every werift handle at once. It also lets werift load (~0.4 s) in
  * parallel with the work the main thread does meanwhile.
  */
 import { parentPort } from 'node:worker_threads';

@@ -78,7 +78,7 @@ export async function iceEcho(opts: IceEchoOptions): Promise<IceEchoResult> {
       if (!hasRelayCandidate(pc1.localDescription?.sdp)) {
         throw new RtcError('RTC_ERR_ICE_FAILED', `werift got no relay candidate from ${opts.url} (its own TURN client failed where ours succeeded)`, {
           hint: /^turns?:\[/.test(opts.url)
-            ? 'werift 0.24 cannot allocate IPv6 relays (it sends no REQUESTED-ADDRESS-FAMILY); use --no-ice for an IPv6-only server'
+            ? 'werift (0.25) cannot allocate IPv6 relays (it sends no REQUESTED-ADDRESS-FAMILY); use --no-ice for an IPv6-only server'
             : 'DEBUG=werift* shows werift\'s TURN log',
         });
       }
@@ -106,7 +106,7 @@ export async function iceEcho(opts: IceEchoOptions): Promise<IceEchoResult> {
           phase === 'gathering'
             ? new RtcError('RTC_ERR_ICE_FAILED', `werift got no relay candidate from ${opts.url} within ${opts.timeoutMs} ms`, {
                 hint: ipv6
-                  ? 'werift 0.24 cannot allocate IPv6 relays (it sends no REQUESTED-ADDRESS-FAMILY); use --no-ice for an IPv6-only server'
+                  ? 'werift (0.25) cannot allocate IPv6 relays (it sends no REQUESTED-ADDRESS-FAMILY); use --no-ice for an IPv6-only server'
                   : 'its TURN client kept failing where ours succeeded; DEBUG=werift* shows its log',
               })
             : new RtcError(

@@ -161,7 +161,21 @@ function killNamespacePids(ns: string): void {
   }
 }
 
-/** Remove namespaces (and the processes in them) left by a crashed run with this prefix. */
+/** Is the process that made a namespace still running? (Its pid is the last part of the lab prefix.) */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Remove namespaces (and the processes in them) with this prefix, and those of any crashed run: lab names end in the
+ * pid of the test process that made them (rtcnat-<tag>-<pid>-client), so labs of runs going on in parallel (another
+ * checkout on the same machine) are left alone.
+ */
 export function removeLeftovers(prefix: string): void {
   let list = '';
   try {
@@ -171,17 +185,20 @@ export function removeLeftovers(prefix: string): void {
   }
   for (const line of list.split('\n')) {
     const name = line.split(' ')[0];
-    if (name && name.startsWith(`${prefix}-`)) {
+    if (!name) continue;
+    const m = /^rtcnat-.+-(\d+)-(client|router|pub)$/.exec(name);
+    const stale = m !== null && !pidAlive(Number(m[1]));
+    if (name.startsWith(`${prefix}-`) || stale) {
       killNamespacePids(name);
       spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
     }
   }
 }
 
-/** Build the lab; `tag` makes the namespace names unique per test file (rtcnat-<tag>-client, ...). */
+/** Build the lab; `tag` makes the namespace names unique per test file (rtcnat-<tag>-<pid>-client, ...). */
 export async function createNatLab(tag: string): Promise<NatLab> {
   assertNatLabPrerequisites();
-  const prefix = `rtcnat-${tag}`;
+  const prefix = `rtcnat-${tag}-${process.pid}`;
   removeLeftovers(prefix);
   const client = `${prefix}-client`;
   const router = `${prefix}-router`;

@@ -52,6 +52,15 @@ function exitOf(child: ReturnType<typeof spawnCli>): Promise<CliResult> {
   });
 }
 
+/** Milliseconds from the result line (the last stdout line, carrying "files") to the process exit. */
+function exitAfterResultMs(child: ReturnType<typeof spawnCli>): Promise<number> {
+  let resultAt: number | undefined;
+  child.stdout.on('data', (d: Buffer) => {
+    if (resultAt === undefined && d.toString().includes('"files":')) resultAt = Date.now();
+  });
+  return new Promise((resolve) => child.on('close', () => resolve(resultAt === undefined ? Number.POSITIVE_INFINITY : Date.now() - resultAt)));
+}
+
 describe('manual SDP exchange', () => {
   it('connects two processes by piping the one-line offer and answer between them', async () => {
     const src = join(dir, 'manual-src');
@@ -116,9 +125,17 @@ describe('relay-only through coturn', () => {
     const hash = await randomFile(join(src, 't.bin'), 1024 * 1024);
     const room = uniqueRoom('relay');
     const ice = ['--ice-server', turn.urls[transport], '--ice-username', turn.username, '--ice-credential', turn.password, '--relay-only'];
-    const recvDone = collect(spawnCli(['recv-file', ...peerFlags(server.signalUrl, room), ...ice, '--out', out]), { timeoutMs: 90_000 });
-    const s = await collect(spawnCli(['send-file', ...peerFlags(server.signalUrl, room), ...ice, join(src, 't.bin')]), { timeoutMs: 90_000 });
+    const recvChild = spawnCli(['recv-file', ...peerFlags(server.signalUrl, room), ...ice, '--out', out]);
+    const recvExit = exitAfterResultMs(recvChild);
+    const recvDone = collect(recvChild, { timeoutMs: 90_000 });
+    const sendChild = spawnCli(['send-file', ...peerFlags(server.signalUrl, room), ...ice, join(src, 't.bin')]);
+    const sendExit = exitAfterResultMs(sendChild);
+    const s = await collect(sendChild, { timeoutMs: 90_000 });
     const r = await recvDone;
+    // werift 0.24 kept a TURN refresh timer alive after close (the process lingered for minutes after a relayed
+    // session); nothing may keep a peer command running once its result is out.
+    expect(await sendExit).toBeLessThan(2_000);
+    expect(await recvExit).toBeLessThan(2_000);
     expect(s.code, s.stderr).toBe(0);
     expect(r.code, r.stderr).toBe(0);
     expect(await sha256File(join(out, 't.bin'))).toBe(hash);
