@@ -97,6 +97,8 @@ export interface TransferResult {
   path: 'direct' | 'relayed';
   selectedPair: SelectedPair;
   setupMs: number;
+  /** True when the peer proved it knows the code (docs/peer-auth.md); false for --room and --manual sessions. */
+  authenticated: boolean;
 }
 
 export interface SessionOptions extends Omit<PeerSessionOptions, 'setup' | 'onEvent'> {
@@ -402,6 +404,7 @@ function summarize(
     path: session.path,
     selectedPair: session.selectedPair,
     setupMs: session.setupMs,
+    authenticated: session.authenticated,
   };
 }
 

@@ -1,0 +1,210 @@
+/**
+ * Room negotiation (docs/peer-signaling.md): meet the other peer in a signaling room, decide who offers (the later
+ * joiner), optionally prove the code (docs/peer-auth.md), then offer/answer with trickle ICE.
+ *
+ *   join (plain room, or the nameplate room of a code) → [code exchange → sealed from here] → pc + setup
+ *     → offer/answer → connected [→ DTLS binding check in code mode]
+ */
+import type { RTCPeerConnection } from 'werift';
+import { RtcError } from '../../errors.js';
+import { createPeerConnection } from '../peer-connection.js';
+import { authError, exchangeCodec, sealedCodec } from '../auth/codecs.js';
+import { generateCode, parseCode, randomNameplate, roomForNameplate, type ParsedCode } from '../auth/code.js';
+import { passwordScalar } from '../auth/password.js';
+import { creatorExchange, joinerExchange } from '../auth/handshake.js';
+import { verifyDtlsBinding } from '../auth/binding.js';
+import type { SessionAttempt } from './attempt.js';
+import { applyRemote } from './connection.js';
+import { defaultSignaling } from './signaling.js';
+import { plainCodec, SignalPipe, type Relayed } from './signal-pipe.js';
+import { describeLocal, Trickle } from './trickle.js';
+import type { PeerRole, PeerSession, PeerSignal, PeerSignaling } from './types.js';
+
+/** Where we met the peer, and what we know of it after joining. */
+interface Meeting {
+  role: PeerRole;
+  /** Known at once for the offerer (the peer already in the room). */
+  remoteId?: string;
+  /** Code mode: the password scalar, computed while we join / wait (scrypt takes a moment). */
+  w?: Promise<bigint>;
+}
+
+/** Nameplates tried, in order, by the side that makes a code: short ones first, longer when a busy server has them taken. */
+const NAMEPLATE_RANGES = [99, 99, 99, 99, 999, 999, 999, 999, 9999, 9999, 9999, 9999];
+
+export async function negotiateRoom(a: SessionAttempt): Promise<PeerSession> {
+  const { opts } = a;
+  if (!opts.auth && !opts.room) throw new RtcError('RTC_ERR_USAGE', 'a room is needed to meet the peer');
+  const sig = await openSignaling(a);
+  const pipe = new SignalPipe(sig, opts.auth ? exchangeCodec : plainCodec, (e) => a.fail(e));
+  a.sendSignal = (s) => pipe.send(s);
+  sig.onPeerJoined((id) => {
+    a.emit({ type: 'peer-joined', peerId: id });
+    if (!opts.auth) a.peerSeen();
+  });
+  sig.onPeerLeft((id) => {
+    if (id === pipe.remoteId) a.markLeft('the peer left the room');
+  });
+  const meeting = await meet(a, sig);
+  if (meeting.remoteId !== undefined) lock(a, pipe, meeting.remoteId);
+  if (opts.auth) await authenticate(a, pipe, meeting);
+  const pc = (a.pc = await createPeerConnection(opts.ice, opts.peerConfig));
+  await a.race(opts.setup?.(pc, meeting.role));
+  const trickle = new Trickle(pc, opts.ice.iceAddress);
+  pipe.route(['candidate', 'bye'], (m) => route(a, pipe, trickle, m));
+  if (meeting.role === 'offerer') await offer(a, pipe, pc, trickle);
+  else await answer(a, pipe, pc, trickle);
+  return a.connected(meeting.role, opts.auth ? (p) => verifyDtlsBinding(pipe, p) : undefined);
+}
+
+async function openSignaling(a: SessionAttempt): Promise<PeerSignaling> {
+  const connect = a.opts.connectSignaling ?? defaultSignaling;
+  const sig = await a.race(connect(a.opts.signal, a.opts.token, a.ac.signal));
+  a.signaling = sig;
+  a.emit({ type: 'signaling-connected', url: a.opts.signal });
+  sig.onError((err) => a.fail(err));
+  return sig;
+}
+
+function lock(a: SessionAttempt, pipe: SignalPipe, id: string): void {
+  pipe.lockRemote(id);
+  a.remoteId = id;
+}
+
+function meet(a: SessionAttempt, sig: PeerSignaling): Promise<Meeting> {
+  const auth = a.opts.auth;
+  if (!auth) return joinRoom(a, sig, a.opts.room!);
+  if ('create' in auth) return createCodeRoom(a, sig, auth.words);
+  return joinCodeRoom(a, sig, parseCode(auth.code));
+}
+
+/** --room: the later joiner offers, to the oldest peer in the room. */
+async function joinRoom(a: SessionAttempt, sig: PeerSignaling, room: string): Promise<Meeting> {
+  const join = await a.race(sig.join(room));
+  a.emit({ type: 'joined', room: join.room, id: join.id, peers: join.peers.length });
+  if (join.peers.length > 0) {
+    a.peerSeen();
+    return { role: 'offerer', remoteId: join.peers[0] };
+  }
+  a.emit({ type: 'waiting-for-peer', room });
+  return { role: 'answerer' };
+}
+
+function isRoomFull(e: unknown): boolean {
+  return e instanceof RtcError && e.code === 'RTC_ERR_ROOM_FULL';
+}
+
+/** Make a code: the first free nameplate room wins (a taken one, even by a silent squatter, is skipped). */
+async function createCodeRoom(a: SessionAttempt, sig: PeerSignaling, words: number | undefined): Promise<Meeting> {
+  for (const max of NAMEPLATE_RANGES) {
+    const nameplate = randomNameplate(max);
+    const room = roomForNameplate(nameplate);
+    let join;
+    try {
+      join = await a.race(sig.join(room));
+    } catch (e) {
+      if (isRoomFull(e)) continue;
+      throw e;
+    }
+    if (join.peers.length > 0) {
+      await a.race(sig.leave());
+      continue;
+    }
+    const code = generateCode(nameplate, words);
+    const w = passwordScalar(code.code);
+    w.catch(() => {});
+    a.meetingPlace = `nameplate ${nameplate}`;
+    a.emit({ type: 'joined', room: join.room, id: join.id, peers: 0 });
+    a.emit({ type: 'code', code: code.code, nameplate, room });
+    a.emit({ type: 'waiting-for-peer', room });
+    return { role: 'answerer', w };
+  }
+  throw new RtcError('RTC_ERR_ROOM_FULL', `no free nameplate on the signaling server after ${NAMEPLATE_RANGES.length} tries`, {
+    hint: 'the server\'s code rooms are taken; try again later or use another signaling server',
+  });
+}
+
+/** Use a code: its nameplate's room must hold exactly the peer that made it. Never waits for a sender to appear. */
+async function joinCodeRoom(a: SessionAttempt, sig: PeerSignaling, code: ParsedCode): Promise<Meeting> {
+  const room = roomForNameplate(code.nameplate);
+  const w = passwordScalar(code.code);
+  w.catch(() => {});
+  a.meetingPlace = `nameplate ${code.nameplate}`;
+  const busy = (): RtcError =>
+    authError(
+      `someone else is already talking to the sender under nameplate ${code.nameplate} (if it is not you, the code may have been guessed; the sender stops after one wrong attempt)`,
+      'ask the sender for a new code',
+    );
+  let join;
+  try {
+    join = await a.race(sig.join(room));
+  } catch (e) {
+    throw isRoomFull(e) ? busy() : e;
+  }
+  a.emit({ type: 'joined', room: join.room, id: join.id, peers: join.peers.length });
+  if (join.peers.length === 0) {
+    throw authError(
+      `nobody is waiting under nameplate ${code.nameplate}: the sender stopped, the code is mistyped, or it was already used (a code allows one attempt)`,
+      'ask the sender for a new code',
+    );
+  }
+  if (join.peers.length > 1) throw busy();
+  a.peerSeen('authenticating');
+  return { role: 'offerer', remoteId: join.peers[0], w };
+}
+
+/** The code exchange; afterwards every payload is sealed. */
+async function authenticate(a: SessionAttempt, pipe: SignalPipe, meeting: Meeting): Promise<void> {
+  const w = await a.race(meeting.w!);
+  const race = <T>(p: Promise<T>): Promise<T> => a.race(p);
+  let channel;
+  if (meeting.role === 'offerer') {
+    a.emit({ type: 'authenticating', peerId: pipe.remoteId! });
+    channel = await joinerExchange(pipe, w, race);
+  } else {
+    channel = await creatorExchange(pipe, w, race, (id) => {
+      a.remoteId = id;
+      a.peerSeen('authenticating');
+      a.emit({ type: 'authenticating', peerId: id });
+    });
+  }
+  pipe.setCodec(sealedCodec(channel));
+  a.authenticated = true;
+  a.peerSeen('connecting');
+  a.emit({ type: 'authenticated', peerId: pipe.remoteId! });
+}
+
+/** Candidates and bye, during and after negotiation. A bye before the remote is known is not ours. */
+function route(a: SessionAttempt, pipe: SignalPipe, trickle: Trickle, m: Relayed): void {
+  const s = m.msg as PeerSignal;
+  if (s.kind === 'candidate') void trickle.addRemote(s);
+  else if (s.kind === 'bye' && pipe.remoteId !== undefined) a.markLeft('the peer hung up');
+}
+
+function sendDescription(a: SessionAttempt, pipe: SignalPipe, kind: 'offer' | 'answer', pc: RTCPeerConnection, trickle: Trickle): void {
+  const { sdp, inSdp } = describeLocal(pc, a.opts.ice.iceAddress);
+  pipe.send({ kind, sdp } satisfies PeerSignal);
+  trickle.localReady((c) => pipe.send(c), inSdp);
+}
+
+async function offer(a: SessionAttempt, pipe: SignalPipe, pc: RTCPeerConnection, trickle: Trickle): Promise<void> {
+  a.emit({ type: 'connecting', role: 'offerer', peerId: pipe.remoteId });
+  a.setupStart = Date.now();
+  await a.race(pc.setLocalDescription(await a.race(pc.createOffer())));
+  sendDescription(a, pipe, 'offer', pc, trickle);
+  const answer = await a.race(pipe.next<Extract<PeerSignal, { kind: 'answer' }>>(['answer']));
+  await a.race(applyRemote(pc, 'answer', answer.msg.sdp));
+  await a.race(trickle.remoteReady());
+}
+
+async function answer(a: SessionAttempt, pipe: SignalPipe, pc: RTCPeerConnection, trickle: Trickle): Promise<void> {
+  const offerMsg = await a.race(pipe.next<Extract<PeerSignal, { kind: 'offer' }>>(['offer']));
+  lock(a, pipe, offerMsg.from);
+  a.peerSeen();
+  a.emit({ type: 'connecting', role: 'answerer', peerId: offerMsg.from });
+  a.setupStart = Date.now();
+  await a.race(applyRemote(pc, 'offer', offerMsg.msg.sdp));
+  await a.race(trickle.remoteReady());
+  await a.race(pc.setLocalDescription(await a.race(pc.createAnswer())));
+  sendDescription(a, pipe, 'answer', pc, trickle);
+}
