@@ -10,8 +10,13 @@ import { isPeerSignal, type SignalCodec, type WireMessage } from '../session/sig
 import { isAuthMessage, isDtlsBinding } from './messages.js';
 import { isSealedMessage, SealedError, type SealedChannel } from './sealed.js';
 
-export function authError(message: string, hint = 'start again with a new code'): RtcError {
-  return new RtcError('RTC_ERR_PEER_AUTH', message, { hint });
+export function authError(message: string, hint = 'start again with a new code', details?: Record<string, unknown>): RtcError {
+  return new RtcError('RTC_ERR_PEER_AUTH', message, { hint, details });
+}
+
+/** The peer said `auth-fail`: it stopped, we did not detect anything ourselves (so we do not answer in kind). */
+export function stoppedByPeer(e: unknown): boolean {
+  return e instanceof RtcError && e.details?.stoppedBy === 'peer';
 }
 
 function describeKind(d: { kind: string }): string {
@@ -41,10 +46,17 @@ export function sealedCodec(channel: SealedChannel): SignalCodec {
         } catch (e) {
           throw authError(`${(e as SealedError).message}: the signaling path tampered with the session`, 'start again with a new code, and check who runs the signaling server');
         }
+        if (isAuthMessage(inner) && inner.kind === 'auth-fail') {
+          throw authError(
+            'the peer stopped: it found the signaling or the connection tampered with',
+            'start again with a new code, and check who runs the signaling server and the network path',
+            { stoppedBy: 'peer' },
+          );
+        }
         return isPeerSignal(inner) || isDtlsBinding(inner) ? (inner as WireMessage) : undefined;
       }
       if (isAuthMessage(d) && d.kind === 'auth-fail') {
-        throw authError('the peer could not verify our key confirmation: the codes differ, or the signaling path altered the exchange');
+        throw authError('the peer could not verify our key confirmation: the codes differ, or the signaling path altered the exchange', undefined, { stoppedBy: 'peer' });
       }
       if (isPeerSignal(d)) {
         throw authError(`an unsealed ${describeKind(d)} arrived after authentication: the signaling path tried to change the session`, 'start again with a new code, and check who runs the signaling server');

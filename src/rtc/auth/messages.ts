@@ -24,10 +24,14 @@ export interface AuthConfirm {
   kind: 'auth-confirm';
   cA: string;
 }
-/** Either way: stop, and why ("confirmation": the codes differ; "protocol": a malformed or unsupported message). */
+/**
+ * Either way: stop, and why. "confirmation": the peer's confirmation did not verify (the codes differ); "protocol": a
+ * malformed or unsupported message; "tampered" (sealed, after the exchange): something altered the signaling or sits
+ * in the middle of DTLS.
+ */
 export interface AuthFail {
   kind: 'auth-fail';
-  reason: 'confirmation' | 'protocol' | string;
+  reason: 'confirmation' | 'protocol' | 'tampered' | string;
 }
 /** Sealed, after DTLS is up: RFC 5705 exporter values of our DTLS transports, or null (a peer that cannot read them). */
 export interface DtlsBinding {

@@ -8,12 +8,13 @@
 import type { RTCPeerConnection } from 'werift';
 import { RtcError } from '../../errors.js';
 import { createPeerConnection } from '../peer-connection.js';
-import { authError, exchangeCodec, sealedCodec } from '../auth/codecs.js';
+import { authError, exchangeCodec, sealedCodec, stoppedByPeer } from '../auth/codecs.js';
 import { generateCode, parseCode, randomNameplate, roomForNameplate, type ParsedCode } from '../auth/code.js';
 import { passwordScalar } from '../auth/password.js';
 import { creatorExchange, joinerExchange } from '../auth/handshake.js';
 import { verifyDtlsBinding } from '../auth/binding.js';
-import type { SessionAttempt } from './attempt.js';
+import type { AuthFail } from '../auth/messages.js';
+import type { ConnectedCheck, SessionAttempt } from './attempt.js';
 import { applyRemote } from './connection.js';
 import { defaultSignaling } from './signaling.js';
 import { plainCodec, SignalPipe, type Relayed } from './signal-pipe.js';
@@ -47,14 +48,38 @@ export async function negotiateRoom(a: SessionAttempt): Promise<PeerSession> {
   });
   const meeting = await meet(a, sig);
   if (meeting.remoteId !== undefined) lock(a, pipe, meeting.remoteId);
-  if (opts.auth) await authenticate(a, pipe, meeting);
-  const pc = (a.pc = await createPeerConnection(opts.ice, opts.peerConfig));
-  await a.race(opts.setup?.(pc, meeting.role));
-  const trickle = new Trickle(pc, opts.ice.iceAddress);
+  if (!opts.auth) return negotiate(a, pipe, meeting);
+  try {
+    await authenticate(a, pipe, meeting);
+    return await negotiate(a, pipe, meeting, (p) => verifyDtlsBinding(pipe, p));
+  } catch (e) {
+    if (a.authenticated) tellTampered(pipe, e);
+    throw e;
+  }
+}
+
+/** Peer connection, offer/answer with trickle, connected (and the code mode's check once DTLS is up). */
+async function negotiate(a: SessionAttempt, pipe: SignalPipe, meeting: Meeting, check?: ConnectedCheck): Promise<PeerSession> {
+  const pc = (a.pc = await createPeerConnection(a.opts.ice, a.opts.peerConfig));
+  await a.race(a.opts.setup?.(pc, meeting.role));
+  const trickle = new Trickle(pc, a.opts.ice.iceAddress);
   pipe.route(['candidate', 'bye'], (m) => route(a, pipe, trickle, m));
   if (meeting.role === 'offerer') await offer(a, pipe, pc, trickle);
   else await answer(a, pipe, pc, trickle);
-  return a.connected(meeting.role, opts.auth ? (p) => verifyDtlsBinding(pipe, p) : undefined);
+  return a.connected(meeting.role, check);
+}
+
+/**
+ * We detected tampering after the exchange (a bad box, an unsealed payload, a DTLS binding mismatch): tell the peer,
+ * sealed, so it stops with the same error instead of waiting for its timeout.
+ */
+function tellTampered(pipe: SignalPipe, e: unknown): void {
+  if (!(e instanceof RtcError) || e.code !== 'RTC_ERR_PEER_AUTH' || stoppedByPeer(e)) return;
+  try {
+    pipe.send({ kind: 'auth-fail', reason: 'tampered' } satisfies AuthFail);
+  } catch {
+    /* signaling already gone */
+  }
 }
 
 async function openSignaling(a: SessionAttempt): Promise<PeerSignaling> {
