@@ -343,6 +343,46 @@ describe('a hostile signaling server', () => {
   }, 120_000);
 });
 
+describe('nameplates', () => {
+  it('send-file skips nameplate rooms that are taken (a squatter, a full room) and makes its code elsewhere', async () => {
+    // Every room of 1-99 is taken: rooms with a silent squatter and full rooms (two squatters). The sender must move on
+    // to 1-999 after its four tries, and the squatters must see nothing but a peer coming and going.
+    const squatters: SignalingClient[] = [];
+    const got: unknown[] = [];
+    try {
+      for (let plate = 1; plate <= 99; plate++) {
+        for (let k = 0; k < (plate % 2 === 0 ? 2 : 1); k++) {
+          const c = await SignalingClient.connect({ url: server.signalUrl });
+          c.on('message', (m) => got.push(m.data));
+          await c.join(`rtc-cli-code-${plate}`);
+          squatters.push(c);
+        }
+      }
+      const { file, hash, out } = await fixture();
+      const send = await startSender(server.signalUrl, file);
+      expect(send.code.nameplate).toBeGreaterThan(99);
+      expect(send.code.room).toBe(`rtc-cli-code-${send.code.nameplate}`);
+      const r = await receive(server.signalUrl, send.code.code, out);
+      const s = await send.done;
+      expect(s.code, s.stderr).toBe(0);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await sha256File(join(out, 'secret.bin'))).toBe(hash);
+      expect(got).toEqual([]);
+    } finally {
+      await Promise.all(squatters.map((c) => c.close()));
+    }
+  }, 180_000);
+
+  it('a sender nobody comes to stops after --timeout with RTC_ERR_NO_PEER, naming the nameplate but not the words', async () => {
+    const { file } = await fixture(10);
+    const send = await startSender(server.signalUrl, file, ['--timeout', '1']);
+    const s = await send.done;
+    expect(s.code).toBe(1);
+    expect(errorOf(s)).toMatchObject({ code: 'RTC_ERR_NO_PEER', message: `no peer joined nameplate ${send.code.nameplate} within 1 s` });
+    expect(s.stderr).toContain('hint: run `rtc-cli recv-file <code>` on the other side in time (or raise --timeout)');
+  }, 60_000);
+});
+
 describe('--room says the peer is not authenticated', () => {
   it('once on stderr (an NDJSON warning with --json) and authenticated:false in the result; a code run says nothing of the kind', async () => {
     const { file, hash, out } = await fixture();

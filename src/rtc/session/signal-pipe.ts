@@ -61,6 +61,8 @@ export class SignalPipe {
   private waiter: { kinds: ReadonlySet<string>; d: Deferred<Relayed> } | undefined;
   private routes = new Set<string>();
   private handler: ((m: Relayed) => void) | undefined;
+  /** Set after a payload ended the attempt: nothing after it is looked at. */
+  private dead = false;
 
   constructor(
     private readonly sig: PeerSignaling,
@@ -108,7 +110,7 @@ export class SignalPipe {
   }
 
   private receive(m: RelayedMessage): void {
-    if (this.remote !== undefined && m.from !== this.remote) return;
+    if (this.dead || (this.remote !== undefined && m.from !== this.remote)) return;
     if (this.raw.length >= MAX_QUEUED) return;
     this.raw.push(m);
     this.pump();
@@ -123,6 +125,7 @@ export class SignalPipe {
         msg = this.codec.decode(m.data);
       } catch (e) {
         this.raw = [];
+        this.dead = true;
         this.onFatal(e);
         return;
       }
