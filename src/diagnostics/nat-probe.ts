@@ -16,7 +16,7 @@ import { parseIceServerUrl } from '../rtc/ice-config.js';
 import { formatEndpoint, type Endpoint } from '../stun/endpoint.js';
 import { resolveHost } from '../stun/socket.js';
 import { adaptiveWait, classify, webrtcAdvice, type FilteringBehavior, type MappingBehavior, type NatType } from './nat-classify.js';
-import { udpProbeNet, type ProbeNet } from './nat-net.js';
+import { udpProbeNet, type ProbeNet, type ProbeSocket } from './nat-net.js';
 import { filteringTests, hairpinTest, lifetimeTest, mappingTests, testI, type NatTestRecord, type ProbeCtx, type TestIRecord } from './nat-tests.js';
 import { protocolToRtcError } from './protocol-errors.js';
 
@@ -147,7 +147,7 @@ async function runProbe(ctx: ProbeCtx, opts: NatProbeOptions): Promise<NatProbeR
 }
 
 /** Mapping, filtering and hairpinning concurrently, then the lifetime: everything that needs M1. */
-async function afterTestI(ctx: ProbeCtx, opts: NatProbeOptions, s: Awaited<ReturnType<ProbeNet['open']>>, t1: TestIRecord & { mapped: Endpoint }, result: NatProbeResult): Promise<void> {
+async function afterTestI(ctx: ProbeCtx, opts: NatProbeOptions, s: ProbeSocket, t1: TestIRecord & { mapped: Endpoint }, result: NatProbeResult): Promise<void> {
   const m1 = t1.mapped;
   result.mappedAddress = formatEndpoint(m1);
   result.rfc5780 = t1.other !== undefined;
