@@ -5,11 +5,12 @@
  * Declared and parsed here only.
  */
 import { Option, type Command } from 'commander';
-import { RtcError, type RtcErrorCode } from '../errors.js';
+import { RtcError } from '../errors.js';
 import type { IceConfig } from '../rtc/ice-config.js';
 import type { ManualOptions, PeerAuthOptions, PeerEvent, PeerRole } from '../rtc/peer.js';
 import { MAX_CODE_WORDS, MIN_CODE_WORDS, parseCode } from '../rtc/auth/code.js';
 import type { CommandContext, Spinner } from './context.js';
+import { withFlagHint, type FlagHints } from './flag-hints.js';
 import { addIceOptions, iceConfigFrom, parseIntFlag, parseSecondsFlag, type IceOptionValues } from './options.js';
 
 export interface PeerFlagValues extends IceOptionValues {
@@ -135,21 +136,20 @@ function warnUnauthenticated(ctx: CommandContext, room: string, codesExist: bool
   ctx.out.warn(`the peer is not authenticated: anyone who reaches the signaling server and knows or guesses room "${room}" can take its place${instead}`);
 }
 
-/** The flag hint for a session error of this command, or undefined to keep the library's own. */
-function peerHint(code: RtcErrorCode, target: PeerTarget): string | undefined {
-  switch (code) {
-    case 'RTC_ERR_NO_PEER':
-      if (target.manual) return 'paste the line the other side printed (or raise --timeout)';
-      if (target.auth && 'create' in target.auth) return 'run `rtc-cli recv-file <code>` on the other side in time (or raise --timeout)';
-      return 'start the other side with the same --room and --signal (or raise --timeout)';
-    case 'RTC_ERR_ICE_FAILED':
-      return 'no candidate pair worked: check firewalls, or add a TURN server with --ice-server turn:... (and --relay-only to force it)';
-    case 'RTC_ERR_PEER_AUTH':
-      if (target.auth && 'create' in target.auth) return 'run send-file again for a new code and give it to the receiver';
-      return undefined;
-    default:
-      return undefined;
-  }
+/** The flag hints for the session's errors, for this command's way of meeting the peer (src/cli/flag-hints.ts). */
+export function peerFlagHints(target: PeerTarget): FlagHints {
+  const creator = Boolean(target.auth && 'create' in target.auth);
+  const noPeer = target.manual
+    ? 'paste the line the other side printed (or raise --timeout)'
+    : creator
+      ? 'run `rtc-cli recv-file <code>` on the other side in time (or raise --timeout)'
+      : 'start the other side with the same --room and --signal (or raise --timeout)';
+  const code: FlagHints['code'] = {
+    RTC_ERR_NO_PEER: noPeer,
+    RTC_ERR_ICE_FAILED: 'no candidate pair worked: check firewalls, or add a TURN server with --ice-server turn:... (and --relay-only to force it)',
+  };
+  if (creator) code.RTC_ERR_PEER_AUTH = 'run send-file again for a new code and give it to the receiver';
+  return { code };
 }
 
 /** `p`, with the session's errors carrying hints that name this command's flags. */
@@ -157,9 +157,7 @@ export async function withPeerHints<T>(p: Promise<T>, target: PeerTarget): Promi
   try {
     return await p;
   } catch (e) {
-    if (!(e instanceof RtcError)) throw e;
-    const hint = peerHint(e.code, target);
-    throw hint ? new RtcError(e.code, e.message, { hint, cause: e.cause, details: e.details }) : e;
+    throw withFlagHint(e, peerFlagHints(target));
   }
 }
 
