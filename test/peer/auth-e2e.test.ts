@@ -32,7 +32,7 @@ import {
   uniqueRoom,
   type CliResult,
 } from './helpers.js';
-import { forgeFingerprint, startMitmRelay, type MitmRelay } from './mitm-relay.js';
+import { forgeFingerprint, startMitmRelay, type Tamper } from './mitm-relay.js';
 
 let server: SignalingServer;
 let dir: string;
@@ -95,6 +95,13 @@ function errorOf(r: CliResult): { code?: string; message?: string } {
   return (resultOf(r) as { error?: { code?: string; message?: string } }).error ?? {};
 }
 
+/** Both commands succeeded and the file arrived byte-exact. */
+async function expectDelivered(s: CliResult, r: CliResult, out: string, hash: string): Promise<void> {
+  expect(s.code, s.stderr).toBe(0);
+  expect(r.code, r.stderr).toBe(0);
+  expect(await sha256File(join(out, 'secret.bin'))).toBe(hash);
+}
+
 /** Kinds of the relayed payloads a test client received. */
 function kinds(msgs: unknown[]): string[] {
   return msgs.map((m) => String((m as { kind?: unknown }).kind));
@@ -111,9 +118,7 @@ describe('a code authenticates both peers', () => {
       expect(send.code.code.startsWith(`${send.code.nameplate}-`)).toBe(true);
       const r = await receive(relay.signalUrl, send.code.code, out);
       const s = await send.done;
-      expect(s.code, s.stderr).toBe(0);
-      expect(r.code, r.stderr).toBe(0);
-      expect(await sha256File(join(out, 'secret.bin'))).toBe(hash);
+      await expectDelivered(s, r, out, hash);
       expect(transferResult(r).authenticated).toBe(true);
       expect(transferResult(s).authenticated).toBe(true);
       expect(jsonLines(s.stdout).map((o) => o.event)).toEqual(expect.arrayContaining(['code', 'authenticating', 'authenticated', 'connected']));
@@ -207,9 +212,7 @@ describe('room sweepers', () => {
     await looker.close();
     const r = await receive(server.signalUrl, send.code.code, out);
     const s = await send.done;
-    expect(r.code, r.stderr).toBe(0);
-    expect(s.code, s.stderr).toBe(0);
-    expect(await sha256File(join(out, 'secret.bin'))).toBe(hash);
+    await expectDelivered(s, r, out, hash);
   }, 120_000);
 
   it('a fake sender squatting a nameplate cannot make recv-file write anything', async () => {
@@ -243,63 +246,59 @@ describe('room sweepers', () => {
 });
 
 describe('a hostile signaling server', () => {
-  async function viaRelay(relay: MitmRelay, codeMode: boolean): Promise<{ s: CliResult; r: CliResult; out: string; hash: string }> {
-    const { file, hash, out } = await fixture();
-    if (codeMode) {
-      const send = await startSender(relay.signalUrl, file);
-      const r = await receive(relay.signalUrl, send.code.code, out);
-      return { s: await send.done, r, out, hash };
+  /** One transfer (a code, or a room) through a relay that tampers as `tamper` says; the relay is closed afterwards. */
+  async function viaRelay(tamper: Tamper, codeMode: boolean): Promise<{ s: CliResult; r: CliResult; out: string; hash: string }> {
+    const relay = await startMitmRelay(server.signalUrl, tamper);
+    try {
+      const { file, hash, out } = await fixture();
+      if (codeMode) {
+        const send = await startSender(relay.signalUrl, file);
+        const r = await receive(relay.signalUrl, send.code.code, out);
+        return { s: await send.done, r, out, hash };
+      }
+      const room = uniqueRoom('mitm');
+      const recvDone = collect(spawnCli(['recv-file', ...peerFlags(relay.signalUrl, room), '--out', out, '--timeout', '20']), { timeoutMs: 90_000 });
+      const s = await collect(spawnCli(['send-file', ...peerFlags(relay.signalUrl, room), '--timeout', '20', file]), { timeoutMs: 90_000 });
+      return { s, r: await recvDone, out, hash };
+    } finally {
+      await relay.close();
     }
-    const room = uniqueRoom('mitm');
-    const recvDone = collect(spawnCli(['recv-file', ...peerFlags(relay.signalUrl, room), '--out', out, '--timeout', '20']), { timeoutMs: 90_000 });
-    const s = await collect(spawnCli(['send-file', ...peerFlags(relay.signalUrl, room), '--timeout', '20', file]), { timeoutMs: 90_000 });
-    return { s, r: await recvDone, out, hash };
   }
 
   it('--room: a relay that rewrites the DTLS fingerprint in the SDP gets its fingerprint applied (the connection then fails)', async () => {
     let rewritten = 0;
-    const relay = await startMitmRelay(server.signalUrl, (d) => {
+    const tamper: Tamper = (d) => {
       const m = d as { kind?: string; sdp?: string };
       if ((m.kind === 'offer' || m.kind === 'answer') && m.sdp) {
         rewritten++;
         return { ...m, sdp: forgeFingerprint(m.sdp) };
       }
       return d;
-    });
-    try {
-      const { s, r, out } = await viaRelay(relay, false);
-      expect(rewritten).toBe(2);
-      // The peers applied the forged fingerprint: werift refuses the real certificate and the connection fails.
-      expect(s.code).toBe(1);
-      expect(r.code).toBe(1);
-      expect(readdirSync(out)).toEqual([]);
-    } finally {
-      await relay.close();
-    }
+    };
+    const { s, r, out } = await viaRelay(tamper, false);
+    expect(rewritten).toBe(2);
+    // The peers applied the forged fingerprint: werift refuses the real certificate and the connection fails.
+    expect(s.code).toBe(1);
+    expect(r.code).toBe(1);
+    expect(readdirSync(out)).toEqual([]);
   }, 120_000);
 
   it('with a code the same relay finds no SDP to rewrite, and the transfer is unharmed', async () => {
     let rewritten = 0;
-    const relay = await startMitmRelay(server.signalUrl, (d) => {
+    const tamper: Tamper = (d) => {
       const m = d as { sdp?: string };
       if (typeof m.sdp === 'string') rewritten++;
       return d;
-    });
-    try {
-      const { s, r, out, hash } = await viaRelay(relay, true);
-      expect(rewritten).toBe(0);
-      expect(s.code, s.stderr).toBe(0);
-      expect(r.code, r.stderr).toBe(0);
-      expect(await sha256File(join(out, 'secret.bin'))).toBe(hash);
-    } finally {
-      await relay.close();
-    }
+    };
+    const { s, r, out, hash } = await viaRelay(tamper, true);
+    expect(rewritten).toBe(0);
+    await expectDelivered(s, r, out, hash);
   }, 120_000);
 
   it('with a code, a relay that replaces the sealed offer by its own (forged fingerprint) makes both sides fail with RTC_ERR_PEER_AUTH', async () => {
     const { sdp } = await forgedOffer();
     let replaced = 0;
-    const relay = await startMitmRelay(server.signalUrl, (d) => {
+    const tamper: Tamper = (d) => {
       const m = d as { kind?: string; seq?: number };
       // The joiner's first sealed payload is its offer: swap it for a plain offer of the relay's own.
       if (m.kind === 'sealed' && m.seq === 0 && replaced === 0) {
@@ -307,21 +306,17 @@ describe('a hostile signaling server', () => {
         return { kind: 'offer', sdp };
       }
       return d;
-    });
-    try {
-      const { s, r, out } = await viaRelay(relay, true);
-      expect(replaced).toBe(1);
-      expect(errorOf(s)).toMatchObject({ code: 'RTC_ERR_PEER_AUTH', message: expect.stringMatching(/unsealed offer arrived after authentication/) });
-      expect(errorOf(r)).toMatchObject({ code: 'RTC_ERR_PEER_AUTH', message: expect.stringMatching(/tampered/) });
-      expect(readdirSync(out)).toEqual([]);
-    } finally {
-      await relay.close();
-    }
+    };
+    const { s, r, out } = await viaRelay(tamper, true);
+    expect(replaced).toBe(1);
+    expect(errorOf(s)).toMatchObject({ code: 'RTC_ERR_PEER_AUTH', message: expect.stringMatching(/unsealed offer arrived after authentication/) });
+    expect(errorOf(r)).toMatchObject({ code: 'RTC_ERR_PEER_AUTH', message: expect.stringMatching(/tampered/) });
+    expect(readdirSync(out)).toEqual([]);
   }, 120_000);
 
   it('with a code, a relay that alters one bit of a sealed payload makes both sides fail with RTC_ERR_PEER_AUTH', async () => {
     let flipped = 0;
-    const relay = await startMitmRelay(server.signalUrl, (d) => {
+    const tamper: Tamper = (d) => {
       const m = d as { kind?: string; box?: string };
       if (m.kind === 'sealed' && m.box && flipped === 0) {
         flipped++;
@@ -330,16 +325,12 @@ describe('a hostile signaling server', () => {
         return { ...m, box: b.toString('base64url') };
       }
       return d;
-    });
-    try {
-      const { s, r, out } = await viaRelay(relay, true);
-      expect(flipped).toBe(1);
-      expect(errorOf(s)).toMatchObject({ code: 'RTC_ERR_PEER_AUTH', message: expect.stringMatching(/did not authenticate/) });
-      expect(errorOf(r)).toMatchObject({ code: 'RTC_ERR_PEER_AUTH' });
-      expect(readdirSync(out)).toEqual([]);
-    } finally {
-      await relay.close();
-    }
+    };
+    const { s, r, out } = await viaRelay(tamper, true);
+    expect(flipped).toBe(1);
+    expect(errorOf(s)).toMatchObject({ code: 'RTC_ERR_PEER_AUTH', message: expect.stringMatching(/did not authenticate/) });
+    expect(errorOf(r)).toMatchObject({ code: 'RTC_ERR_PEER_AUTH' });
+    expect(readdirSync(out)).toEqual([]);
   }, 120_000);
 });
 
@@ -364,9 +355,7 @@ describe('nameplates', () => {
       expect(send.code.room).toBe(`rtc-cli-code-${send.code.nameplate}`);
       const r = await receive(server.signalUrl, send.code.code, out);
       const s = await send.done;
-      expect(s.code, s.stderr).toBe(0);
-      expect(r.code, r.stderr).toBe(0);
-      expect(await sha256File(join(out, 'secret.bin'))).toBe(hash);
+      await expectDelivered(s, r, out, hash);
       expect(got).toEqual([]);
     } finally {
       await Promise.all(squatters.map((c) => c.close()));
@@ -390,9 +379,7 @@ describe('--room says the peer is not authenticated', () => {
     const recvDone = collect(spawnCli(['recv-file', ...peerFlags(server.signalUrl, room), '--out', out]), { timeoutMs: 90_000 });
     const s = await collect(spawnCli(['send-file', ...peerFlags(server.signalUrl, room), file]), { timeoutMs: 90_000 });
     const r = await recvDone;
-    expect(s.code, s.stderr).toBe(0);
-    expect(r.code, r.stderr).toBe(0);
-    expect(await sha256File(join(out, 'secret.bin'))).toBe(hash);
+    await expectDelivered(s, r, out, hash);
     for (const x of [s, r]) {
       expect(transferResult(x).authenticated).toBe(false);
       const warnings = jsonLines(x.stderr).filter((o) => o.event === 'warning' && /not authenticated/.test(String(o.message)));
