@@ -7,9 +7,10 @@
  * no perfect-negotiation rollback is needed. The payloads relayed between the peers are documented in
  * docs/peer-signaling.md, the code exchange in docs/peer-auth.md; the companion browser page implements the same.
  *
- * The parts: session/attempt.ts (deadline, failure, clean-up, the PeerSession), session/room.ts (room and code
- * negotiation), session/manual.ts (copy/paste), session/signal-pipe.ts (relayed messages), session/trickle.ts,
- * session/connection.ts (werift steps), auth/* (codes, SPAKE2, sealed payloads, DTLS binding).
+ * The parts: session/attempt.ts (deadline, failure, clean-up, the PeerSession), session/meeting.ts (which room, who
+ * offers), session/room.ts (code exchange, offer/answer), session/manual.ts (copy/paste), session/signal-pipe.ts
+ * (relayed messages), session/trickle.ts, session/connection.ts (werift steps), auth/* (codes, SPAKE2, sealed
+ * payloads, DTLS binding).
  */
 import { interruptError, toRtcError } from '../errors.js';
 import { SessionAttempt } from './session/attempt.js';
