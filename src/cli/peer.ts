@@ -144,12 +144,13 @@ export function peerFlagHints(target: PeerTarget): FlagHints {
     : creator
       ? 'run `rtc-cli recv-file <code>` on the other side in time (or raise --timeout)'
       : 'start the other side with the same --room and --signal (or raise --timeout)';
-  const code: FlagHints['code'] = {
-    RTC_ERR_NO_PEER: noPeer,
-    RTC_ERR_ICE_FAILED: 'no candidate pair worked: check firewalls, or add a TURN server with --ice-server turn:... (and --relay-only to force it)',
+  // RTC_ERR_PEER_AUTH keeps the library's hint: it names no flag and differs by cause (a new code, another network).
+  return {
+    code: {
+      RTC_ERR_NO_PEER: noPeer,
+      RTC_ERR_ICE_FAILED: 'no candidate pair worked: check firewalls, or add a TURN server with --ice-server turn:... (and --relay-only to force it)',
+    },
   };
-  if (creator) code.RTC_ERR_PEER_AUTH = 'run send-file again for a new code and give it to the receiver';
-  return { code };
 }
 
 /** `p`, with the session's errors carrying hints that name this command's flags. */

@@ -142,7 +142,7 @@ describe('a code authenticates both peers', () => {
     expect(s.code, s.stderr).toBe(1);
     expect(errorOf(bad)).toMatchObject({ code: 'RTC_ERR_PEER_AUTH', message: expect.stringMatching(/does not match/) });
     expect(errorOf(s)).toMatchObject({ code: 'RTC_ERR_PEER_AUTH', message: expect.stringMatching(/different code.*used up/) });
-    expect(s.stderr).toContain('hint: run send-file again for a new code');
+    expect(s.stderr).toContain('hint: start again with a new code');
     // The words never appear in an error (messages end up in logs).
     for (const w of send.code.code.split('-').slice(1)) expect(s.stderr + s.stdout).not.toContain(`"${w}`);
     const late = await receive(server.signalUrl, send.code.code, out);
