@@ -20,6 +20,8 @@ export interface CliOptions {
   input?: string | Buffer;
   /** Kill the process (SIGKILL) after this many ms; the test then sees code null. Default 60 s. */
   timeoutMs?: number;
+  /** Another rtc-cli entry point (e.g. the bin of an installed package); default: this checkout's bin/rtc-cli.js. */
+  bin?: string;
 }
 
 function childEnv(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -32,7 +34,7 @@ function childEnv(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 /** Start the bin and return the live child (for long-running commands like serve, recv-file). */
 export function spawnCli(args: string[], opts: CliOptions = {}): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, [BIN, ...args], { env: childEnv(opts.env), cwd: opts.cwd, stdio: 'pipe' });
+  return spawn(process.execPath, [opts.bin ?? BIN, ...args], { env: childEnv(opts.env), cwd: opts.cwd, stdio: 'pipe' });
 }
 
 /** Run the bin to completion and collect its output. */
