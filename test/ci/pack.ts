@@ -65,8 +65,12 @@ function npmEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Copy what a fresh clone would contain (git's tracked + untracked-but-not-ignored files), without dist/. */
-export function copyCheckout(repo: string, dest: string): void {
+/**
+ * Copy what a fresh clone would contain (git's tracked + untracked-but-not-ignored files), without dist/.
+ * `linkNodeModules` symlinks this checkout's node_modules into the copy (enough for `prepare`); never combine it with
+ * `npm ci` in the copy, which would empty the linked directory.
+ */
+export function copyCheckout(repo: string, dest: string, opts: { linkNodeModules: boolean }): void {
   const ls = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repo, encoding: 'utf8' });
   if (ls.status !== 0) throw new Error(`git ls-files failed in ${repo}: ${ls.stderr}`);
   for (const rel of ls.stdout.split('\0').filter(Boolean)) {
@@ -76,7 +80,7 @@ export function copyCheckout(repo: string, dest: string): void {
     cpSync(from, join(dest, rel), { dereference: false });
   }
   // Only for `prepare` (tsc) in the copy; the installed package resolves its own dependencies.
-  symlinkSync(join(repo, 'node_modules'), join(dest, 'node_modules'));
+  if (opts.linkNodeModules) symlinkSync(join(repo, 'node_modules'), join(dest, 'node_modules'));
 }
 
 export async function npmPack(dir: string, dest: string): Promise<PackResult> {

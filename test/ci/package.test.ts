@@ -42,7 +42,7 @@ let turn: Coturn | undefined;
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'rtc-pkg-'));
   const copy = join(work, 'checkout');
-  copyCheckout(REPO, copy);
+  copyCheckout(REPO, copy, { linkNodeModules: true });
   packed = await npmPack(copy, work);
   inst = await installGlobal(packed.tarball, join(work, 'prefix'));
   const cwd = join(work, 'elsewhere');
