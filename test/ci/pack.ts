@@ -57,6 +57,32 @@ function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.Proc
   });
 }
 
+/**
+ * The files of a fresh clone: `git ls-files` (tracked + untracked-but-not-ignored). Where git or the .git directory
+ * is missing (a CI that unpacks a tarball), every file except .git/ and what .gitignore lists (its `dir/`, `*.ext` and
+ * plain-name lines, the only forms it uses).
+ */
+function checkoutFiles(repo: string): string[] {
+  const ls = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repo, encoding: 'utf8' });
+  if (ls.status === 0) return ls.stdout.split('\0').filter(Boolean);
+  const ignore = readFileSync(join(repo, '.gitignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const ignored = (rel: string, isDir: boolean): boolean =>
+    rel === '.git' ||
+    ignore.some((p) => (p.endsWith('/') ? isDir && rel === p.slice(0, -1) : p.startsWith('*.') ? rel.endsWith(p.slice(1)) : rel === p || rel.endsWith(`/${p}`)));
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const name of readdirSync(join(repo, rel))) {
+      const r = rel ? `${rel}/${name}` : name;
+      const isDir = statSync(join(repo, r)).isDirectory();
+      if (ignored(r, isDir)) continue;
+      if (isDir) walk(r);
+      else out.push(r);
+    }
+  };
+  walk('');
+  return out;
+}
+
 /** npm with install scripts forced on (a user's ~/.npmrc or CI env with ignore-scripts would hide a broken postinstall). */
 function npmEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, npm_config_ignore_scripts: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
@@ -71,9 +97,7 @@ function npmEnv(): NodeJS.ProcessEnv {
  * `npm ci` in the copy, which would empty the linked directory.
  */
 export function copyCheckout(repo: string, dest: string, opts: { linkNodeModules: boolean }): void {
-  const ls = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repo, encoding: 'utf8' });
-  if (ls.status !== 0) throw new Error(`git ls-files failed in ${repo}: ${ls.stderr}`);
-  for (const rel of ls.stdout.split('\0').filter(Boolean)) {
+  for (const rel of checkoutFiles(repo)) {
     const from = join(repo, rel);
     if (!existsSync(from)) continue; // deleted in the work tree, not yet committed
     mkdirSync(dirname(join(dest, rel)), { recursive: true });
