@@ -3,9 +3,9 @@
  * once the remote is known, decodes payloads with the current codec (plain, the code exchange, or sealed), hands the
  * kinds that are routed (candidates, bye) to their handler, and keeps the rest for whoever waits for them (`next`).
  *
- * Payloads are decoded lazily, when someone can take them: in code mode the codec changes from "code exchange" to
- * "sealed" right after key confirmation, and a sealed offer that arrived just behind the confirmation must be opened
- * with the new codec, not refused by the old one.
+ * Payloads are decoded lazily, when someone can take them: in code mode the codec changes right after key
+ * confirmation (code exchange, then sealed payloads), and a sealed offer that arrived just behind the confirmation
+ * must be opened with the new codec, not refused by the old one.
  */
 import { RtcError } from '../../errors.js';
 import { deferred, type Deferred } from '../deferred.js';
