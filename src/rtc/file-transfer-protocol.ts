@@ -8,6 +8,7 @@
  * RTC_ERR_PROTOCOL, and bounds every string.
  */
 import { RtcError } from '../errors.js';
+import { printable } from './transfer/names.js';
 
 export const FILE_PROTOCOL_VERSION = 1;
 /** The negotiated data channel both sides create (docs/peer-signaling.md §Data channels). */
@@ -131,6 +132,8 @@ export function decodeControl(text: string): ControlMessage {
     case 'ping':
       return o.work === undefined ? { t: 'ping' } : { t: 'ping', work: work(o.work) };
     default:
-      throw bad(`an unknown message type ${JSON.stringify(String(o.t)).slice(0, 40)}`);
+      // Never String() a value from the network (an object whose "toString" is not a function throws a TypeError), and
+      // never echo its characters raw into a terminal.
+      throw bad(typeof o.t === 'string' ? `an unknown message type "${printable(o.t.slice(0, 40))}"` : `a "t" that is ${o.t === null ? 'null' : typeof o.t}`);
   }
 }

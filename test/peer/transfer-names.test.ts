@@ -28,7 +28,7 @@ describe('sanitizeFileName keeps plain names and strips directories', () => {
 });
 
 describe('sanitizeFileName refuses', () => {
-  it.each(['', '.', '..', '../x', 'a/../b', '/etc/passwd', '\\\\server\\share\\x', 'C:\\x', 'c:x', 'CON', 'nul.txt', 'COM1', 'lpt9.log', 'x\u0000y', '/', '...'])(
+  it.each(['', '.', '..', '../x', 'a/../b', '/etc/passwd', '\\\\server\\share\\x', 'C:\\x', 'c:x', 'CON', 'nul.txt', 'COM1', 'lpt9.log', 'x\u0000y', '/', '...', 'nul/C:', 'dir/c:x'])(
     'the path trick or empty name %j',
     (raw) => {
       const r = sanitizeFileName(raw);

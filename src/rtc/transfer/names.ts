@@ -65,7 +65,10 @@ function lastComponent(raw: string): NameCheck {
   if (/^[/\\]/.test(raw) || /^[A-Za-z]:/.test(raw)) return { ok: false, reason: `"${printable(raw)}" is an absolute path` };
   const segments = raw.split(/[/\\]+/);
   if (segments.some((s) => s === '..')) return { ok: false, reason: `"${printable(raw)}" climbs out of the output directory ("..")` };
-  return { ok: true, name: segments.filter((s) => s !== '' && s !== '.').pop() ?? '' };
+  const name = segments.filter((s) => s !== '' && s !== '.').pop() ?? '';
+  // "a/C:x" must not become "C:x": on Windows and SMB shares that is a path relative to drive C.
+  if (/^[A-Za-z]:/.test(name)) return { ok: false, reason: `"${printable(raw)}" ends in a Windows drive path` };
+  return { ok: true, name };
 }
 
 /**
