@@ -3,7 +3,8 @@
  * rtc-cli binary for both peers, always confined to loopback (--ice-address 127.0.0.1, no ICE servers).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, readdirSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
+import { createReadStream, mkdirSync, readdirSync } from 'node:fs';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,40 @@ export { collect, spawnCli, type CliResult };
 
 export async function startServer(): Promise<SignalingServer> {
   return startSignalingServer({ host: '127.0.0.1', port: 0, webRoot: null });
+}
+
+export interface PeerTestBed {
+  readonly server: SignalingServer;
+  readonly dir: string;
+  /** A directory under `dir` (created, with parents). */
+  sub(name: string): string;
+}
+
+/** A signaling server and a scratch directory for one test file: started before its tests, removed after. */
+export function peerTestBed(prefix: string): PeerTestBed {
+  let server: SignalingServer | undefined;
+  let dir: string | undefined;
+  beforeAll(async () => {
+    server = await startServer();
+    dir = await tempDir(prefix);
+  });
+  afterAll(async () => {
+    await server?.close();
+    if (dir) await removeDir(dir);
+  });
+  return {
+    get server() {
+      return server!;
+    },
+    get dir() {
+      return dir!;
+    },
+    sub(name) {
+      const p = join(dir!, name);
+      mkdirSync(p, { recursive: true });
+      return p;
+    },
+  };
 }
 
 let roomCounter = 0;

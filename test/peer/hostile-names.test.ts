@@ -3,39 +3,35 @@
  * (any string can be announced that way), the real recv-file judges them. Loopback only. The rules themselves are unit
  * tested in transfer-names.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SignalingServer } from '../../src/signaling/server.js';
-import { collect, failedResult, peerFlags, removeDir, spawnCli, startServer, tempDir, transferResult, uniqueRoom, type CliResult } from './helpers.js';
+import {
+  collect,
+  failedResult,
+  peerFlags,
+  peerTestBed,
+  spawnCli,
+  transferResult,
+  uniqueRoom,
+  type CliResult,
+} from './helpers.js';
 
-let server: SignalingServer;
-let dir: string;
+const bed = peerTestBed('rtc-names-');
+const { sub } = bed;
+
 let payload: string;
 
-beforeAll(async () => {
-  server = await startServer();
-  dir = await tempDir('rtc-names-');
-  payload = join(dir, 'payload.bin');
+beforeAll(() => {
+  payload = join(bed.dir, 'payload.bin');
   writeFileSync(payload, 'payload');
 });
-
-afterAll(async () => {
-  await server?.close();
-  if (dir) await removeDir(dir);
-});
-
-function sub(name: string): string {
-  const p = join(dir, name);
-  mkdirSync(p, { recursive: true });
-  return p;
-}
 
 /** send-file announces each of `names` (all carrying the same payload); recv-file gets them into `out`. */
 async function sendNames(names: string[], out: string, recvFlags: string[] = []): Promise<{ recv: CliResult; send: CliResult }> {
   const room = uniqueRoom('names');
-  const recvDone = collect(spawnCli(['recv-file', ...peerFlags(server.signalUrl, room), '--out', out, ...recvFlags]), { timeoutMs: 90_000 });
-  const args = ['send-file', ...peerFlags(server.signalUrl, room)];
+  const recvDone = collect(spawnCli(['recv-file', ...peerFlags(bed.server.signalUrl, room), '--out', out, ...recvFlags]), { timeoutMs: 90_000 });
+  const args = ['send-file', ...peerFlags(bed.server.signalUrl, room)];
   for (const n of names) args.push('--name', n);
   for (let i = 0; i < names.length; i++) args.push(payload);
   const send = await collect(spawnCli(args), { timeoutMs: 90_000 });

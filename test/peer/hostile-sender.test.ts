@@ -4,11 +4,10 @@
  * worked before: a planted symlink at `<name>.part`, the user's own `report.part` revealed and deleted, `done` before
  * the announced files, and a sender that only sends keepalives.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SignalingServer } from '../../src/signaling/server.js';
 import {
   collect,
   errorCode,
@@ -16,47 +15,29 @@ import {
   partialOf,
   partials,
   peerFlags,
+  peerTestBed,
   receivedBySender,
-  removeDir,
   resultOf,
   spawnCli,
   spawnHostileSender,
-  startServer,
-  tempDir,
   transferResult,
   uniqueRoom,
   type CliResult,
   type Step,
 } from './helpers.js';
 
-let server: SignalingServer;
-let dir: string;
-
-beforeAll(async () => {
-  server = await startServer();
-  dir = await tempDir('rtc-hostile-');
-});
-
-afterAll(async () => {
-  await server?.close();
-  if (dir) await removeDir(dir);
-});
-
-function sub(name: string): string {
-  const p = join(dir, name);
-  mkdirSync(p, { recursive: true });
-  return p;
-}
+const bed = peerTestBed('rtc-hostile-');
+const { sub } = bed;
 
 const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
 
 /** recv-file waits in a room; the hostile sender joins and plays `steps`. Both run to their end. */
 async function against(steps: Step[], recvArgs: string[]): Promise<{ recv: CliResult; sender: CliResult; ms: number }> {
   const room = uniqueRoom('hostile');
-  const recv = spawnCli(['recv-file', ...peerFlags(server.signalUrl, room), ...recvArgs]);
+  const recv = spawnCli(['recv-file', ...peerFlags(bed.server.signalUrl, room), ...recvArgs]);
   const recvDone = collect(recv, { timeoutMs: 90_000 });
   const started = Date.now();
-  const senderDone = collect(await spawnHostileSender(server.signalUrl, room, steps, dir), { timeoutMs: 90_000 });
+  const senderDone = collect(await spawnHostileSender(bed.server.signalUrl, room, steps, bed.dir), { timeoutMs: 90_000 });
   const r = await recvDone;
   const ms = Date.now() - started;
   return { recv: r, sender: await senderDone, ms };

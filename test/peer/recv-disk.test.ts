@@ -4,47 +4,28 @@
  * is not mistaken for a stalled one. Real processes on loopback; a real full disk is a 1 MiB tmpfs in a private mount
  * namespace (root; CI runs as root).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN } from '../helpers/cli.js';
-import type { SignalingServer } from '../../src/signaling/server.js';
 import {
   collect,
   errorCode,
   failedResult,
   partials,
   peerFlags,
+  peerTestBed,
   randomFile,
-  removeDir,
   resultOf,
   spawnCli,
-  startServer,
-  tempDir,
   uniqueRoom,
   type CliResult,
 } from './helpers.js';
 
-let server: SignalingServer;
-let dir: string;
-
-beforeAll(async () => {
-  server = await startServer();
-  dir = await tempDir('rtc-disk-');
-});
-
-afterAll(async () => {
-  await server?.close();
-  if (dir) await removeDir(dir);
-});
-
-function sub(name: string): string {
-  const p = join(dir, name);
-  mkdirSync(p, { recursive: true });
-  return p;
-}
+const bed = peerTestBed('rtc-disk-');
+const { sub } = bed;
 
 /** Run send-file; `input` goes to its stdin (it may stop reading early: a refused stream is not an error here). */
 function runSender(args: string[], input?: Buffer): Promise<CliResult> {
@@ -68,12 +49,12 @@ async function recvOnTinyDisk(room: string, sendArgs: string[], input?: Buffer):
     'echo "USED:$(df -k --output=used "$RTC_MNT" | tail -1)" >&2',
     'exit $rc',
   ].join('\n');
-  const child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', mnt, process.execPath, BIN, 'recv-file', ...peerFlags(server.signalUrl, room), '--out', mnt], {
+  const child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', mnt, process.execPath, BIN, 'recv-file', ...peerFlags(bed.server.signalUrl, room), '--out', mnt], {
     stdio: 'pipe',
     env: { ...process.env, NO_COLOR: '1', RTC_MNT: mnt },
   });
   const recvDone = collect(child, { timeoutMs: 120_000 });
-  const send = await runSender([...peerFlags(server.signalUrl, room), ...sendArgs], input);
+  const send = await runSender([...peerFlags(bed.server.signalUrl, room), ...sendArgs], input);
   const r = await recvDone;
   expect(r.code, r.stderr).not.toBe(99);
   const left = /LEFT:(.*)/.exec(r.stderr)?.[1]?.split('|').filter(Boolean) ?? ['(no report)'];
@@ -119,8 +100,8 @@ describe('--max-size', () => {
     const out = sub('max-out');
     await randomFile(join(src, 'a.bin'), 300_000);
     const room = uniqueRoom('max');
-    const recvDone = collect(spawnCli(['recv-file', ...peerFlags(server.signalUrl, room), '--out', out, '--max-size', '100K']), { timeoutMs: 90_000 });
-    const send = await collect(spawnCli(['send-file', ...peerFlags(server.signalUrl, room), join(src, 'a.bin')]), { timeoutMs: 90_000 });
+    const recvDone = collect(spawnCli(['recv-file', ...peerFlags(bed.server.signalUrl, room), '--out', out, '--max-size', '100K']), { timeoutMs: 90_000 });
+    const send = await collect(spawnCli(['send-file', ...peerFlags(bed.server.signalUrl, room), join(src, 'a.bin')]), { timeoutMs: 90_000 });
     const recv = await recvDone;
     expect(recv.code, recv.stderr).toBe(1);
     expect(failedResult(recv).failed).toMatchObject([{ code: 'RTC_ERR_TOO_LARGE', message: expect.stringMatching(/300000 bytes, more than --max-size 102400/) }]);
@@ -128,8 +109,8 @@ describe('--max-size', () => {
     expect(readdirSync(out)).toEqual([]);
 
     const room2 = uniqueRoom('max');
-    const recv2Done = collect(spawnCli(['recv-file', ...peerFlags(server.signalUrl, room2), '--out', out, '--max-size', '100K']), { timeoutMs: 90_000 });
-    const send2 = await runSender([...peerFlags(server.signalUrl, room2), '-'], randomBytes(300_000));
+    const recv2Done = collect(spawnCli(['recv-file', ...peerFlags(bed.server.signalUrl, room2), '--out', out, '--max-size', '100K']), { timeoutMs: 90_000 });
+    const send2 = await runSender([...peerFlags(bed.server.signalUrl, room2), '-'], randomBytes(300_000));
     const recv2 = await recv2Done;
     expect(recv2.code, recv2.stderr).toBe(1);
     expect(resultOf(recv2)).toMatchObject({ error: { code: 'RTC_ERR_TOO_LARGE', message: expect.stringMatching(/passed --max-size 102400/) } });
@@ -163,8 +144,8 @@ describe('a sender hashing a big file keeps the receiver waiting legitimately', 
     truncateSync(join(src, 'disk.img'), size);
     const room = uniqueRoom('hash');
     const started = Date.now();
-    const recvDone = collect(spawnCli(['recv-file', ...peerFlags(server.signalUrl, room), '--out', out, '--idle-timeout', '3', '--max-size', '1M']), { timeoutMs: 120_000 });
-    const send = await collect(spawnCli(['send-file', ...peerFlags(server.signalUrl, room), join(src, 'disk.img')]), { timeoutMs: 120_000 });
+    const recvDone = collect(spawnCli(['recv-file', ...peerFlags(bed.server.signalUrl, room), '--out', out, '--idle-timeout', '3', '--max-size', '1M']), { timeoutMs: 120_000 });
+    const send = await collect(spawnCli(['send-file', ...peerFlags(bed.server.signalUrl, room), join(src, 'disk.img')]), { timeoutMs: 120_000 });
     const recv = await recvDone;
     const ms = Date.now() - started;
     // Refused for its size once its header came, not dropped as stalled while the sender hashed.

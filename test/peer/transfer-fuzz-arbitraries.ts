@@ -17,6 +17,7 @@ const anyUnit = fc.oneof(
 
 export const VALID_MESSAGES: ControlMessage[] = [
   { t: 'hello', v: 1, files: 3 },
+  { t: 'hello', v: 1, files: null },
   { t: 'file', index: 0, name: 'a.bin', size: 10, sha256: SHA, chunkSize: 65536 },
   { t: 'file', index: 1, name: 'stdin', size: null, sha256: null, chunkSize: 16384 },
   { t: 'accept', index: 0, offset: 5, prefixSha256: SHA, savedAs: 'a.bin' },
@@ -29,6 +30,7 @@ export const VALID_MESSAGES: ControlMessage[] = [
   { t: 'error', code: 'RTC_ERR_WRITE', message: 'disk full' },
   { t: 'ping' },
   { t: 'ping', work: { index: 0, phase: 'hash', done: 1, total: 2 } },
+  { t: 'ping', work: { index: 2, phase: 'prefix', done: 20, total: 20 } },
 ];
 
 const TYPES = ['hello', 'file', 'accept', 'reject', 'start', 'end', 'ack', 'done', 'error', 'ping', 'exec', 'T', ''];

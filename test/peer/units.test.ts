@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { deflateRawSync } from 'node:zlib';
 import { RtcError } from '../../src/errors.js';
-import { decodeControl, encodeControl, type ControlMessage } from '../../src/rtc/file-transfer-protocol.js';
+import { decodeControl, encodeControl } from '../../src/rtc/file-transfer-protocol.js';
+import { VALID_MESSAGES } from './transfer-fuzz-arbitraries.js';
 import { decodeManualLine, encodeManualLine, readManualLine } from '../../src/rtc/manual-signal.js';
 import { buildPeerConfig, candidateAllowed, filterSdpCandidates, parseCandidate } from '../../src/rtc/peer-connection.js';
 
@@ -20,24 +21,7 @@ function codeOf(fn: () => unknown): string | undefined {
 }
 
 describe('transfer protocol codec', () => {
-  const sha = 'ab'.repeat(32);
-  const valid: ControlMessage[] = [
-    { t: 'hello', v: 1, files: 3 },
-    { t: 'hello', v: 1, files: null },
-    { t: 'file', index: 0, name: 'a.bin', size: 10, sha256: sha, chunkSize: 65536 },
-    { t: 'file', index: 1, name: 'stdin', size: null, sha256: null, chunkSize: 16384 },
-    { t: 'accept', index: 0, offset: 5, prefixSha256: sha, savedAs: 'a.bin' },
-    { t: 'reject', index: 0, code: 'RTC_ERR_UNSAFE_NAME', message: 'no' },
-    { t: 'start', index: 0, offset: 0 },
-    { t: 'end', index: 0, size: 10, sha256: sha },
-    { t: 'ack', index: 0, ok: true, sha256: sha, savedAs: 'a.bin' },
-    { t: 'ack', index: 0, ok: false, code: 'RTC_ERR_HASH_MISMATCH', message: 'bad' },
-    { t: 'done', files: 1 },
-    { t: 'error', code: 'RTC_ERR_WRITE', message: 'disk full' },
-    { t: 'ping' },
-    { t: 'ping', work: { index: 2, phase: 'hash', done: 10, total: 20 } },
-  ];
-  it.each(valid.map((m) => [m.t, m] as const))('round-trips %s', (_t, m) => {
+  it.each(VALID_MESSAGES.map((m) => [m.t, m] as const))('round-trips %s', (_t, m) => {
     expect(decodeControl(encodeControl(m))).toEqual(m);
   });
 

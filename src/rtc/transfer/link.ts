@@ -21,11 +21,6 @@ export type Incoming = { kind: 'control'; msg: ControlMessage } | { kind: 'data'
 export interface LinkOptions {
   /** Nothing at all from the peer for this long: it is gone (RTC_ERR_PEER_LEFT). */
   idleTimeoutMs: number;
-  /**
-   * While we wait for the peer, no progress from it (file bytes, a protocol step, or `ping.work` that `workCounts`
-   * accepts) for this long: it is stalling (RTC_ERR_STALLED). Pings alone do not count. Unset: not enforced.
-   */
-  progressTimeoutMs?: number;
   abort?: AbortSignal;
 }
 
@@ -52,6 +47,12 @@ export class Link {
   private readonly timer: NodeJS.Timeout;
   /** Set when the protocol is complete: closing after this is not an error. */
   finished = false;
+  /**
+   * Set (by the receiver) to enforce a progress deadline: while we wait for the peer, no progress from it (file bytes,
+   * a protocol step, or a `ping.work` that `workCounts` accepts) for this long means it is stalling (RTC_ERR_STALLED).
+   * Pings alone do not count. Unset: not enforced.
+   */
+  progressDeadlineMs: number | undefined;
   /** Whether a `ping.work` is progress toward what we wait for (the receiver sets it; default: never). */
   workCounts: (w: Work) => boolean = () => false;
 
@@ -108,7 +109,7 @@ export class Link {
       this.gone(`nothing arrived from the peer for ${Math.round(this.o.idleTimeoutMs / 1000)} s`);
       return;
     }
-    const limit = this.o.progressTimeoutMs;
+    const limit = this.progressDeadlineMs;
     if (limit !== undefined && this.waitingSince !== undefined && now - Math.max(this.lastProgress, this.waitingSince) > limit) {
       this.stalled(limit);
       return;

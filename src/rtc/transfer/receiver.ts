@@ -28,7 +28,7 @@ type EndMessage = Extract<ControlMessage, { t: 'end' }>;
 
 export async function receiveFiles(opts: ReceiveFilesOptions): Promise<TransferResult> {
   const outDir = opts.stdout ? '' : await checkOutDir(opts.outDir);
-  return withSession(opts, { progressTimeoutMs: idleTimeout(opts) }, (session, link) => new Receiver(session, link, opts, outDir).run());
+  return withSession(opts, (session, link) => new Receiver(session, link, opts, outDir).run());
 }
 
 /**
@@ -89,6 +89,8 @@ class Receiver {
 
   async run(): Promise<TransferResult> {
     const announced = await this.hello();
+    // From here on the sender owes us progress (the hello wait has its own, clearer deadline).
+    this.link.progressDeadlineMs = idleTimeout(this.opts);
     for (;;) {
       this.work.expect(this.received, 'hash');
       const msg = await this.link.nextControl();

@@ -103,7 +103,7 @@ export async function sendFiles(opts: SendFilesOptions): Promise<TransferResult>
   const sources = await prepareSources(opts.files);
   if (sources.some((s) => s.stdin) && !opts.stdin) throw new RtcError('RTC_ERR_USAGE', 'stdin is not available for "-"');
   const digests = startDigests(sources);
-  return withSession(opts, {}, (session, link) => new Sender(link, opts, sources, digests, chunkSize).run(session));
+  return withSession(opts, (session, link) => new Sender(link, opts, sources, digests, chunkSize).run(session));
 }
 
 class Sender {

@@ -5,16 +5,12 @@
 import { RtcError } from '../../errors.js';
 import { connectPeer, type PeerSession } from '../peer.js';
 import { channelOpen, createFileChannel, type FileChannel } from './channel.js';
-import { Link, type LinkOptions } from './link.js';
+import { Link } from './link.js';
 import type { FailedFile, SessionOptions, TransferredFile, TransferResult } from './types.js';
 
 const DEFAULT_IDLE_TIMEOUT_MS = 15_000;
 
-export async function withSession<T>(
-  opts: SessionOptions,
-  linkOptions: Pick<LinkOptions, 'progressTimeoutMs'>,
-  run: (session: PeerSession, link: Link) => Promise<T>,
-): Promise<T> {
+export async function withSession<T>(opts: SessionOptions, run: (session: PeerSession, link: Link) => Promise<T>): Promise<T> {
   let channel: FileChannel | undefined;
   const session = await connectPeer({
     ...opts,
@@ -22,7 +18,7 @@ export async function withSession<T>(
       channel = createFileChannel(pc);
     },
   });
-  const link = new Link(channel!, session, { idleTimeoutMs: idleTimeout(opts), abort: opts.abort, ...linkOptions });
+  const link = new Link(channel!, session, { idleTimeoutMs: idleTimeout(opts), abort: opts.abort });
   try {
     await channelOpen(channel!, link.failure);
     return await run(session, link);
