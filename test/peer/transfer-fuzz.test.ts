@@ -6,7 +6,7 @@
  *
  * Every failure fuzzing ever found is kept in fixtures/fuzz/file-transfer/*.json and replayed here first. To add one:
  * take the counterexample fast-check prints, save it as { property, input, found }. Runs use a fresh random seed each
- * time; set FC_SEED (and FC_PATH) to replay a printed one.
+ * time (FC_RUNS cases per property, default 3000); set FC_SEED (and FC_PATH) to replay a printed one.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -18,6 +18,8 @@ import { controlText, fileName } from './transfer-fuzz-arbitraries.js';
 
 const FIXTURES = new URL('../../fixtures/fuzz/file-transfer/', import.meta.url);
 const seed = process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH } : {};
+/** Random cases per property: FC_RUNS, as in the STUN fuzzing (test/diagnostics/stun-fuzz.test.ts). */
+const numRuns = Number(process.env.FC_RUNS ?? 3000);
 
 /** decodeControl either accepts (canonically: re-encoding decodes to the same) or refuses with RTC_ERR_PROTOCOL. */
 function decodesOrRefuses(text: string): void {
@@ -88,14 +90,14 @@ describe('fuzz failures found before, kept as fixtures', () => {
 
 describe('fuzzing', () => {
   it('decodeControl: arbitrary text, bytes and JSON decode canonically or fail with RTC_ERR_PROTOCOL only', () => {
-    fc.assert(fc.property(controlText, (s) => decodesOrRefuses(s)), { numRuns: 10_000, ...seed });
+    fc.assert(fc.property(controlText, (s) => decodesOrRefuses(s)), { numRuns, ...seed });
   });
 
   it('sanitizeFileName: arbitrary names are refused with a printable reason or safe to create', () => {
-    fc.assert(fc.property(fileName, (s) => PROPERTIES.sanitizeFileName!(s)), { numRuns: 10_000, ...seed });
+    fc.assert(fc.property(fileName, (s) => PROPERTIES.sanitizeFileName!(s)), { numRuns, ...seed });
   });
 
   it('printable: never passes a disguising character through, and stays bounded', () => {
-    fc.assert(fc.property(fileName, (s) => PROPERTIES.printable!(s)), { numRuns: 5_000, ...seed });
+    fc.assert(fc.property(fileName, (s) => PROPERTIES.printable!(s)), { numRuns, ...seed });
   });
 });
