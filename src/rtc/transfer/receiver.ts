@@ -164,8 +164,8 @@ class Receiver {
     const { index } = header;
     const part = file.part;
     const offset = part?.offset ?? 0;
-    this.link.sendControl({ t: 'accept', index, offset, prefixSha256: part?.prefix ? part.prefix.copy().digest('hex') : null, savedAs: file.target });
     try {
+      this.link.sendControl({ t: 'accept', index, offset, prefixSha256: part?.prefix ? part.prefix.copy().digest('hex') : null, savedAs: file.target });
       if (offset > 0) this.work.expect(index, 'prefix', offset);
       const start = await this.link.nextControl();
       this.work.clear();
