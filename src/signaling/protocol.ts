@@ -25,6 +25,17 @@ export const CLOSE_TOO_BIG = 1009;
 export const CLOSE_TRY_AGAIN = 1013;
 /** Wrong or missing token (401 in spirit). */
 export const CLOSE_UNAUTHORIZED = 4401;
+/** No successful `join` within the server's join timeout (408 in spirit). */
+export const CLOSE_JOIN_TIMEOUT = 4408;
+/** Too many wrong tokens from this address: token joins are refused for a while (429 in spirit). */
+export const CLOSE_THROTTLED = 4429;
+
+/**
+ * How deep JSON may nest in a client message (relay `data` and any other field). Peer payloads are 2-4 levels deep;
+ * a few thousand levels make the server's JSON.stringify of the outgoing relay overflow the call stack (found by
+ * fuzzing: test/signaling/fixtures/protocol-fuzz.json), so depth is checked on the text before JSON.parse.
+ */
+export const MAX_DATA_DEPTH = 64;
 
 /** Stable error codes carried in `{"type":"error","code":...}`. Never rename one; add new ones at the end. */
 export const SIGNAL_ERROR_CODES = [
@@ -41,6 +52,10 @@ export const SIGNAL_ERROR_CODES = [
   'unknown-peer',
   'already-joined',
   'slow-consumer',
+  'join-timeout',
+  'too-many-connections',
+  'throttled',
+  'server-busy',
 ] as const;
 export type SignalErrorCode = (typeof SIGNAL_ERROR_CODES)[number];
 
@@ -58,6 +73,8 @@ export interface WelcomeMsg {
   maxRooms: number;
   /** The server pings every this many ms; a client that hears nothing for ~2.5 intervals may assume the link is dead. */
   heartbeatMs: number;
+  /** A connection that has not joined a room this many ms after connecting is closed (4408). Absent on older servers. */
+  joinTimeoutMs?: number;
   /** Messages per second a connection may send (sustained), and the burst allowance. */
   rate: { perSecond: number; burst: number };
 }
@@ -153,10 +170,40 @@ function optionalRoom(o: Record<string, unknown>, ref: string): ParseResult | un
 }
 
 /**
+ * True when the JSON text nests arrays/objects deeper than `max` levels. Brackets inside strings do not count; the
+ * text need not be valid JSON (JSON.parse decides that afterwards). One pass, no allocation.
+ */
+export function jsonDepthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** Serialise a server message. One place, so a test can check that everything the parser accepts can be sent on. */
+export function encodeServerMessage(m: ServerMessage): string {
+  return JSON.stringify(m);
+}
+
+/**
  * Validate one text frame from a client. Never throws. Only own properties are read, so keys like `__proto__` or
  * `constructor` in the JSON cannot change what is checked (JSON.parse makes them plain own data properties).
  */
 export function parseClientMessage(text: string): ParseResult {
+  // The message object itself is one level; its fields (relay `data`) may use MAX_DATA_DEPTH more.
+  if (jsonDepthExceeds(text, MAX_DATA_DEPTH + 1)) return fail('bad-message', `JSON nested deeper than ${MAX_DATA_DEPTH} levels`);
   let v: unknown;
   try {
     v = JSON.parse(text);

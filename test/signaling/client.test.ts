@@ -177,7 +177,7 @@ describe('SignalingClient', () => {
     expect(ja?.room).toBe('rejoin');
     expect(jb?.room).toBe('rejoin');
     expect(a.room).toBe('rejoin');
-    expect(s2.stats().peersInRooms).toBe(2);
+    expect((await s2.stats()).peersInRooms).toBe(2);
     // Both are back in the same room with new ids: relay works again.
     const got = nextEvent<RelayedMessage>(b, 'message');
     a.send({ after: 'restart' });
@@ -249,7 +249,7 @@ describe('SignalingClient', () => {
     await a.join('bye');
     await a.close();
     await a.close();
-    await expect.poll(() => s.stats().connections).toBe(0);
+    await expect.poll(async () => (await s.stats()).connections).toBe(0);
     const ac = new AbortController();
     const b = await client(s.signalUrl, { signal: ac.signal });
     const closed = nextEvent<RtcError | undefined>(b, 'closed');

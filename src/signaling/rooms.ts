@@ -1,0 +1,93 @@
+/**
+ * Where rooms live, behind one small interface. `MemoryRoomStore` keeps them in this process (the default, and all
+ * that one `serve` needs). A shared store (e.g. Redis, for several `serve` instances) implements the same calls: every
+ * call is async because there it is a network round trip, `join` must enforce the capacity atomically across
+ * instances, and `deliver` must reach a peer wherever it is connected.
+ *
+ * The store only stores and delivers. Who may join, who gets a relay, who hears `peer-left`: those decisions are made
+ * in one place, src/signaling/hub.ts, for every store alike.
+ */
+
+export type JoinOutcome =
+  /** Joined; `peers` were already there, oldest first. */
+  | { ok: true; peers: string[] }
+  /** The room already holds `capacity` members. */
+  | { ok: false; reason: 'full' };
+
+export interface RoomCounts {
+  /** Rooms with at least one member. */
+  rooms: number;
+  /** Memberships over all rooms. */
+  peers: number;
+}
+
+/** Hands a serialised server message to a peer connected to this process; false if no such peer is here. */
+export type LocalDelivery = (peer: string, text: string) => boolean;
+
+export interface RoomStore {
+  /**
+   * Add `peer` to `room` unless the room holds `capacity` members; atomic (of two joins racing for the last place,
+   * exactly one gets it). Creates the room on first join. From the moment this resolves, `peer` may get deliveries.
+   */
+  join(room: string, peer: string, capacity: number): Promise<JoinOutcome>;
+  /** Remove `peer` from `room`. Resolves with the members still in it, or undefined if `peer` was not a member. An
+   * empty room is forgotten. */
+  leave(room: string, peer: string): Promise<string[] | undefined>;
+  /** The members of `room`, oldest first (empty if there is no such room). */
+  members(room: string): Promise<string[]>;
+  /** Hand `text` to each of `peers`, wherever it is connected, in the order of calls for any one peer. */
+  deliver(peers: readonly string[], text: string): Promise<void>;
+  counts(): Promise<RoomCounts>;
+  close(): Promise<void>;
+}
+
+/** Rooms in this process's memory. Set iteration order is insertion order, so members are listed oldest first. */
+export class MemoryRoomStore implements RoomStore {
+  private readonly rooms = new Map<string, Set<string>>();
+  private memberships = 0;
+
+  constructor(private readonly local: LocalDelivery) {}
+
+  join(room: string, peer: string, capacity: number): Promise<JoinOutcome> {
+    let members = this.rooms.get(room);
+    if (members && members.size >= capacity) return Promise.resolve({ ok: false, reason: 'full' });
+    if (!members) {
+      members = new Set();
+      this.rooms.set(room, members);
+    }
+    const peers = [...members];
+    if (!members.has(peer)) {
+      members.add(peer);
+      this.memberships++;
+    }
+    return Promise.resolve({ ok: true, peers: peers.filter((p) => p !== peer) });
+  }
+
+  leave(room: string, peer: string): Promise<string[] | undefined> {
+    const members = this.rooms.get(room);
+    if (!members?.delete(peer)) return Promise.resolve(undefined);
+    this.memberships--;
+    if (members.size === 0) this.rooms.delete(room);
+    return Promise.resolve([...members]);
+  }
+
+  members(room: string): Promise<string[]> {
+    const members = this.rooms.get(room);
+    return Promise.resolve(members ? [...members] : []);
+  }
+
+  deliver(peers: readonly string[], text: string): Promise<void> {
+    for (const p of peers) this.local(p, text);
+    return Promise.resolve();
+  }
+
+  counts(): Promise<RoomCounts> {
+    return Promise.resolve({ rooms: this.rooms.size, peers: this.memberships });
+  }
+
+  close(): Promise<void> {
+    this.rooms.clear();
+    this.memberships = 0;
+    return Promise.resolve();
+  }
+}
