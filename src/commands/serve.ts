@@ -203,6 +203,7 @@ Examples:
           https: server.https,
           roomSize: opts.roomSize,
           auth: opts.token !== undefined,
+          allowOrigins: opts.allowOrigin ?? [],
           ...(tls ? { fingerprint256: tls.fingerprint256, certPath: tls.certPath, certGenerated: tls.generated } : {}),
           pid: process.pid,
           ...(stun ? { stun: { url: `stun:${stun.addresses.primary.address}:${stun.addresses.primary.port}`, rfc5780: stun.addresses.rfc5780, addresses: stun.addresses.all } } : {}),
