@@ -3,13 +3,16 @@
 // points: whatever the cuts, the meter holds exactly the bytes of the unfinished message, and 0 between messages.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Sender } from 'ws';
+import * as ws from 'ws';
 import { FrameMeter, PendingBudget } from '../../src/signaling/frame-meter.js';
+
+// ws's frame encoder (lib/sender.js) is not in its type definitions; it is the code every ws client sends with.
+const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
 
 const OP = { continuation: 0, text: 1, binary: 2, ping: 9, pong: 10 } as const;
 
 function frame(payload: Buffer, opcode: number, fin: boolean): Buffer {
-  const parts = (Sender as unknown as { frame(d: Buffer, o: object): Buffer[] }).frame(payload, { fin, opcode, mask: true, readOnly: false, rsv1: false });
+  const parts = Sender.frame(payload, { fin, opcode, mask: true, readOnly: false, rsv1: false });
   return Buffer.concat(parts);
 }
 
