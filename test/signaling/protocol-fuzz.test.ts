@@ -164,22 +164,28 @@ describe('the real server under fuzzed frames', () => {
       { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }) },
     );
     const replayed = REGRESSIONS.map(inputText);
+    let run = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 20 }), async (frames) => {
-        const { raw } = await Raw.open(server.signalUrl);
+        // A joined pair, so relays are really relayed (re-serialised and delivered), not refused as not-joined.
+        const room = `fuzz-${run++}`;
+        const { raw } = await Raw.joined(server.signalUrl, room);
+        const mate = await Raw.joined(server.signalUrl, room);
         try {
           for (const f of [...replayed, ...frames]) {
             if (typeof f === 'string') raw.sendText(f);
             else raw.sendText(Buffer.from(f), true);
           }
           await barrier(raw);
-          for (const m of raw.drain()) {
+          await barrier(mate.raw);
+          for (const m of [...raw.drain(), ...mate.raw.drain()]) {
             expect(['error', 'joined', 'left', 'full', 'pong', 'relay', 'peer-joined', 'peer-left']).toContain(m.type);
             if (m.type === 'error') expect(CODES.has(m.code as string), String(m.code)).toBe(true);
           }
           expect(raw.closed).toBeUndefined();
         } finally {
           raw.terminate();
+          mate.raw.terminate();
         }
       }),
       { numRuns: 150 },
