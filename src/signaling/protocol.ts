@@ -33,7 +33,8 @@ export const CLOSE_THROTTLED = 4429;
 /**
  * How deep JSON may nest in a client message (relay `data` and any other field). Peer payloads are 2-4 levels deep;
  * a few thousand levels make the server's JSON.stringify of the outgoing relay overflow the call stack (found by
- * fuzzing: test/signaling/fixtures/protocol-fuzz.json), so depth is checked on the text before JSON.parse.
+ * fuzzing: test/signaling/fixtures/protocol-fuzz.json). JSON.parse itself copes (V8's parser is iterative), so the
+ * depth is checked on the parsed value.
  */
 export const MAX_DATA_DEPTH = 64;
 
@@ -170,23 +171,18 @@ function optionalRoom(o: Record<string, unknown>, ref: string): ParseResult | un
 }
 
 /**
- * True when the JSON text nests arrays/objects deeper than `max` levels. Brackets inside strings do not count; the
- * text need not be valid JSON (JSON.parse decides that afterwards). One pass, no allocation.
+ * True when a parsed JSON value nests arrays/objects deeper than `max` levels (the value itself is level 1 if it is
+ * an array or object). Iterative with an explicit stack, stopping at the first too-deep node: the work is bounded by
+ * the number of nodes (a typical peer payload has under ten), never by recursion depth.
  */
-export function jsonDepthExceeds(text: string, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
-    } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max) return true;
-    } else if (c === 0x5d || c === 0x7d) {
-      depth--;
+export function jsonDepthExceeds(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
     }
   }
   return false;
@@ -202,14 +198,14 @@ export function encodeServerMessage(m: ServerMessage): string {
  * `constructor` in the JSON cannot change what is checked (JSON.parse makes them plain own data properties).
  */
 export function parseClientMessage(text: string): ParseResult {
-  // The message object itself is one level; its fields (relay `data`) may use MAX_DATA_DEPTH more.
-  if (jsonDepthExceeds(text, MAX_DATA_DEPTH + 1)) return fail('bad-message', `JSON nested deeper than ${MAX_DATA_DEPTH} levels`);
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch {
     return fail('bad-json', 'message is not valid JSON');
   }
+  // The message object itself is one level; its fields (relay `data`) may use MAX_DATA_DEPTH more.
+  if (jsonDepthExceeds(v, MAX_DATA_DEPTH + 1)) return fail('bad-message', `JSON nested deeper than ${MAX_DATA_DEPTH} levels`);
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail('bad-message', 'message must be a JSON object');
   const o = v as Record<string, unknown>;
   if (!hasOwn(o, 'type') || typeof o.type !== 'string') return fail('bad-message', 'message needs a string "type"');
