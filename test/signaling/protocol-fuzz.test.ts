@@ -1,7 +1,8 @@
 // Property-based fuzzing (fast-check) of the signaling message parser (src/signaling/protocol.ts) and of the real
 // server behind it: arbitrary text, arbitrary JSON and mutated valid messages never throw and never get anything but
 // an accepted message or a documented error reply. Failures found so far are kept in fixtures/protocol-fuzz.json and
-// replayed first (seed + path for fast-check, and the shrunk input itself).
+// replayed first (seed + path for fast-check, and the shrunk input itself). Like test/diagnostics/stun-fuzz.test.ts:
+// FC_RUNS sets the number of cases, and FC_SEED=<seed> replays the seed a failing run prints.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
@@ -27,7 +28,9 @@ interface Regression {
 const REGRESSIONS = (JSON.parse(readFileSync(new URL('./fixtures/protocol-fuzz.json', import.meta.url), 'utf8')) as { regressions: Regression[] }).regressions;
 
 const CODES = new Set<string>(SIGNAL_ERROR_CODES);
-const RUNS = 2000;
+const RUNS = Number(process.env.FC_RUNS ?? 2000);
+const SEED = process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {};
+const params = { numRuns: RUNS, ...SEED };
 
 function nestedRelay(depth: number): string {
   return `{"type":"relay","data":${'['.repeat(depth)}${']'.repeat(depth)}}`;
@@ -106,11 +109,11 @@ describe('parseClientMessage (property-based)', () => {
   });
 
   it('arbitrary text (any code point, lone surrogates included) never throws', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (s) => void checkParse(s)), { numRuns: RUNS });
+    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (s) => void checkParse(s)), params);
   });
 
   it('arbitrary JSON values never throw', () => {
-    fc.assert(fc.property(fc.jsonValue(), (v) => void checkParse(JSON.stringify(v))), { numRuns: RUNS });
+    fc.assert(fc.property(fc.jsonValue(), (v) => void checkParse(JSON.stringify(v))), params);
   });
 
   it('message-shaped objects: accepted ones satisfy every documented field rule', () => {
@@ -124,12 +127,12 @@ describe('parseClientMessage (property-based)', () => {
         if ('token' in m) expect(typeof m.token).toBe('string');
         expect(Object.keys(m).every((k) => ['type', 'room', 'to', 'token', 'data'].includes(k))).toBe(true);
       }),
-      { numRuns: RUNS },
+      params,
     );
   });
 
   it('mutated valid messages never throw', () => {
-    fc.assert(fc.property(mutated, (s) => void checkParse(s)), { numRuns: RUNS });
+    fc.assert(fc.property(mutated, (s) => void checkParse(s)), params);
   });
 
   it(`relays nested deeper than ${MAX_DATA_DEPTH} levels are refused (bad-message) instead of failing later when re-serialised`, () => {
@@ -140,7 +143,7 @@ describe('parseClientMessage (property-based)', () => {
         const depth = (s.match(/[[{]/g) ?? []).length - 1;
         expect(r.ok).toBe(depth <= MAX_DATA_DEPTH);
       }),
-      { numRuns: 300 },
+      { ...params, numRuns: Math.ceil(RUNS / 7) },
     );
   });
 });
@@ -188,7 +191,7 @@ describe('the real server under fuzzed frames', () => {
           mate.raw.terminate();
         }
       }),
-      { numRuns: 150 },
+      { ...SEED, numRuns: Math.ceil(RUNS / 13) },
     );
     expect(events.filter((e) => e.event === 'internal-error')).toEqual([]);
   }, 120_000);
