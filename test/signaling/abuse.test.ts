@@ -1,36 +1,16 @@
 // Resource limits that hold under abuse (issue 13 §2), measured with real sockets on port 0: squatters that never
 // join, many connections from one address, unfinished fragmented messages, a recipient that never reads, floods of
 // bad frames in the log, and token guessing. Each test failed on the server before these limits existed.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startSignalingServer, type ServerEvent, type SignalingServer, type SignalingServerOptions } from '../../src/signaling/server.js';
+import type { ServerEvent } from '../../src/signaling/server.js';
 import { SignalingClient } from '../../src/signaling/client.js';
 import { RtcError } from '../../src/errors.js';
-import { Raw, barrier } from './raw.js';
+import { Raw, barrier, signalingHarness } from './raw.js';
 
-const cleanup: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
-
+const { cleanup, server, open, joined } = signalingHarness();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function server(opts: SignalingServerOptions = {}): Promise<SignalingServer> {
-  const s = await startSignalingServer({ port: 0, webRoot: null, ...opts });
-  cleanup.push(() => s.close());
-  return s;
-}
-async function open(s: SignalingServer, opts: WebSocket.ClientOptions = {}): Promise<Raw> {
-  const { raw } = await Raw.open(s.signalUrl, opts);
-  cleanup.push(() => raw.terminate());
-  return raw;
-}
-async function joined(s: SignalingServer, room: string, opts: WebSocket.ClientOptions = {}): Promise<{ raw: Raw; id: string }> {
-  const raw = await open(s, opts);
-  raw.send({ type: 'join', room });
-  const j = await raw.next('joined');
-  return { raw, id: j.id as string };
-}
 /** A socket that reads nothing more: the kernel buffers fill, and nothing we send is ever acknowledged by a pong. */
 function stopReading(raw: Raw): void {
   (raw.ws as unknown as { _socket: import('node:net').Socket })._socket.pause();

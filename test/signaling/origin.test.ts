@@ -1,25 +1,16 @@
 // Origin and Host checks (issue 13 §2): a browser page of another origin may not use the signaling endpoint unless
 // listed with allowOrigins; CLI clients (no Origin header) are unaffected; a server bound to loopback refuses a Host
 // that is not a loopback name (DNS rebinding), for HTTP and for upgrades. Real sockets on port 0.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { networkInterfaces } from 'node:os';
 import WebSocket from 'ws';
-import { startSignalingServer, type ServerEvent, type SignalingServer, type SignalingServerOptions } from '../../src/signaling/server.js';
+import type { ServerEvent } from '../../src/signaling/server.js';
 import { OriginPolicy, isLoopbackHost, parseAllowedOrigin } from '../../src/signaling/origin.js';
 import { generateSelfSigned } from '../../src/signaling/cert.js';
-import { Raw } from './raw.js';
+import { Raw, signalingHarness } from './raw.js';
 
-const cleanup: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
-
-async function server(opts: SignalingServerOptions = {}): Promise<SignalingServer> {
-  const s = await startSignalingServer({ port: 0, webRoot: null, ...opts });
-  cleanup.push(() => s.close());
-  return s;
-}
+const { cleanup, server } = signalingHarness();
 
 /** Try a WebSocket upgrade to 127.0.0.1:port (or the given address) with these headers: 'open' or the HTTP status. */
 function upgrade(port: number, headers: Record<string, string>, opts: { address?: string; tls?: boolean } = {}): Promise<'open' | number> {
