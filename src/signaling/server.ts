@@ -314,6 +314,8 @@ class Server extends EventEmitter implements SignalingServer, ConnectionHost {
     this.counters.errorsSent++;
     ws.send(encodeServerMessage({ type: 'error', code, message }));
     ws.close(CLOSE_TRY_AGAIN, code === 'server-full' ? 'server full' : 'too many connections');
+    // Not a connection of ours: it must not linger for ws's 30 s close timeout if the client never answers.
+    setTimeout(() => ws.terminate(), 2000).unref();
   }
 
   /** Count the bytes this connection holds in an unfinished message; close it (1013) if all together pass the budget. */
