@@ -172,18 +172,18 @@ function optionalRoom(o: Record<string, unknown>, ref: string): ParseResult | un
 
 /**
  * True when a parsed JSON value nests arrays/objects deeper than `max` levels (the value itself is level 1 if it is
- * an array or object). Iterative with an explicit stack, stopping at the first too-deep node: the work is bounded by
- * the number of nodes (a typical peer payload has under ten), never by recursion depth.
+ * an array or object). The recursion stops at `max`, so it never goes deeper than `max` + 1 frames whatever the input;
+ * the work is bounded by the number of nodes (a typical peer payload has under ten).
  */
 export function jsonDepthExceeds(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (depth > max) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) {
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
-    }
+  if (typeof value !== 'object' || value === null) return false;
+  if (max < 1) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (jsonDepthExceeds(value[i], max - 1)) return true;
+    return false;
+  }
+  for (const k in value) {
+    if (Object.prototype.hasOwnProperty.call(value, k) && jsonDepthExceeds((value as Record<string, unknown>)[k], max - 1)) return true;
   }
   return false;
 }

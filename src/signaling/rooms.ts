@@ -33,47 +33,45 @@ export interface RoomStore {
   /** Remove `peer` from `room`. Resolves with the members still in it, or undefined if `peer` was not a member. An
    * empty room is forgotten. */
   leave(room: string, peer: string): Promise<string[] | undefined>;
-  /** The members of `room`, oldest first (empty if there is no such room). */
-  members(room: string): Promise<string[]>;
+  /** The members of `room`, oldest first (empty if there is no such room). Read-only: callers never change it. */
+  members(room: string): Promise<readonly string[]>;
   /** Hand `text` to each of `peers`, wherever it is connected, in the order of calls for any one peer. */
   deliver(peers: readonly string[], text: string): Promise<void>;
   counts(): Promise<RoomCounts>;
   close(): Promise<void>;
 }
 
-/** Rooms in this process's memory. Set iteration order is insertion order, so members are listed oldest first. */
+/**
+ * Rooms in this process's memory: each room is its member list in join order. `members` hands out that list itself
+ * (read-only, replaced rather than changed on join/leave), so the relay path copies nothing.
+ */
 export class MemoryRoomStore implements RoomStore {
-  private readonly rooms = new Map<string, Set<string>>();
+  private readonly rooms = new Map<string, readonly string[]>();
   private memberships = 0;
 
   constructor(private readonly local: LocalDelivery) {}
 
   join(room: string, peer: string, capacity: number): Promise<JoinOutcome> {
-    let members = this.rooms.get(room);
-    if (members && members.size >= capacity) return Promise.resolve({ ok: false, reason: 'full' });
-    if (!members) {
-      members = new Set();
-      this.rooms.set(room, members);
-    }
-    const peers = [...members];
-    if (!members.has(peer)) {
-      members.add(peer);
-      this.memberships++;
-    }
-    return Promise.resolve({ ok: true, peers: peers.filter((p) => p !== peer) });
+    const members = this.rooms.get(room) ?? [];
+    if (members.includes(peer)) return Promise.resolve({ ok: true, peers: members.filter((p) => p !== peer) });
+    if (members.length >= capacity) return Promise.resolve({ ok: false, reason: 'full' });
+    this.rooms.set(room, [...members, peer]);
+    this.memberships++;
+    return Promise.resolve({ ok: true, peers: [...members] });
   }
 
   leave(room: string, peer: string): Promise<string[] | undefined> {
     const members = this.rooms.get(room);
-    if (!members?.delete(peer)) return Promise.resolve(undefined);
+    if (!members?.includes(peer)) return Promise.resolve(undefined);
+    const remaining = members.filter((p) => p !== peer);
     this.memberships--;
-    if (members.size === 0) this.rooms.delete(room);
-    return Promise.resolve([...members]);
+    if (remaining.length === 0) this.rooms.delete(room);
+    else this.rooms.set(room, remaining);
+    return Promise.resolve([...remaining]);
   }
 
-  members(room: string): Promise<string[]> {
-    const members = this.rooms.get(room);
-    return Promise.resolve(members ? [...members] : []);
+  members(room: string): Promise<readonly string[]> {
+    return Promise.resolve(this.rooms.get(room) ?? []);
   }
 
   deliver(peers: readonly string[], text: string): Promise<void> {
