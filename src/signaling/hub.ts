@@ -34,6 +34,12 @@ export class Hub {
     for (const room of [...conn.rooms]) await this.removeFromRoom(conn, room, 'disconnect');
   }
 
+  /** The store removed a peer on its own (a shared store's expired presence): its room-mates get peer-left. */
+  async peerGone(room: string, peer: string, remaining: readonly string[]): Promise<void> {
+    await this.store.deliver(remaining, encodeServerMessage({ type: 'peer-left', room, id: peer }));
+    this.host.report({ event: 'leave', id: peer, room, reason: 'disconnect' });
+  }
+
   /** Whether this join may go ahead as far as the token is concerned; refuses (and closes) itself otherwise. */
   private authorise(conn: Connection, room: string, token: string | undefined): boolean {
     if (conn.authed && token === undefined) return true;

@@ -8,7 +8,7 @@ import { RtcError } from '../errors.js';
 import { TOKEN_MAX, type SignalErrorCode } from './protocol.js';
 import { parseAllowedOrigin } from './origin.js';
 import type { RateLimit } from './limiter.js';
-import type { RoomStore, LocalDelivery } from './rooms.js';
+import type { RoomStore, RoomStoreHost } from './rooms.js';
 
 export type { RateLimit };
 
@@ -51,8 +51,8 @@ export interface SignalingServerOptions {
   allowOrigins?: string[];
   /** Directory served at `/`. Default: src/web of the package. `null` serves only the built-in placeholder. */
   webRoot?: string | null;
-  /** Where rooms live. Default: a MemoryRoomStore. A shared store gets the local delivery function from the server. */
-  roomStore?: (deliverLocal: LocalDelivery) => RoomStore;
+  /** Where rooms live. Default: a MemoryRoomStore. Called once with what the server offers a store (rooms.ts RoomStoreHost). */
+  roomStore?: (host: RoomStoreHost) => RoomStore;
   /** Called for every loggable event (see ServerEvent). */
   onEvent?: (e: ServerEvent) => void;
   /** Closing the server when this aborts. */

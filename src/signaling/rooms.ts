@@ -24,6 +24,16 @@ export interface RoomCounts {
 /** Hands a serialised server message to a peer connected to this process; false if no such peer is here. */
 export type LocalDelivery = (peer: string, text: string) => boolean;
 
+/** What the server gives a store it creates (SignalingServerOptions.roomStore). */
+export interface RoomStoreHost {
+  deliverLocal: LocalDelivery;
+  /**
+   * For a shared store: it removed `peer` from `room` on its own (e.g. the instance holding that peer stopped
+   * refreshing its presence). The server then tells `remaining` (peer-left), as for any other leave.
+   */
+  peerGone(room: string, peer: string, remaining: readonly string[]): void;
+}
+
 export interface RoomStore {
   /**
    * Add `peer` to `room` unless the room holds `capacity` members; atomic (of two joins racing for the last place,

@@ -34,7 +34,7 @@ import { Connection, type ConnectionHost } from './connection.js';
 
 export { DEFAULTS, defaultWebRoot, type RateLimit, type ServerEvent, type SignalingServerOptions, type SignalingStats } from './options.js';
 export { contentTypeFor } from './static-files.js';
-export type { RoomStore } from './rooms.js';
+export type { RoomStore, RoomStoreHost } from './rooms.js';
 
 export interface SignalingServer {
   /** URL of the page (http(s)://host:port/). For a wildcard host this uses 127.0.0.1 / [::1]. */
@@ -108,7 +108,11 @@ class Server extends EventEmitter implements SignalingServer, ConnectionHost {
       c?.send(text);
       return c !== undefined;
     };
-    this.store = config.roomStore?.(deliverLocal) ?? new MemoryRoomStore(deliverLocal);
+    const peerGone = (room: string, peer: string, remaining: readonly string[]): void => {
+      this.hub.peerGone(room, peer, remaining).catch((e: unknown) => this.report({ event: 'internal-error', message: `room store: ${e instanceof Error ? e.message : String(e)}` }));
+    };
+    const storeHost = { deliverLocal, peerGone };
+    this.store = config.roomStore?.(storeHost) ?? new MemoryRoomStore(deliverLocal);
     this.hub = new Hub(this.store, this.gate, this);
     this.http = this.createHttp();
     this.http.on('clientError', (_err, socket: Duplex) => {
