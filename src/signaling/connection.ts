@@ -165,7 +165,8 @@ export class Connection {
     this.terminate();
   }
 
-  close(code: number, reason: string): void {
+  /** Close with a close frame (RFC 6455 §7.1.2); a client that does not answer within `graceMs` is cut off. */
+  close(code: number, reason: string, graceMs = 2000): void {
     if (this.closed) return;
     this.closed = true;
     try {
@@ -174,8 +175,7 @@ export class Connection {
       this.ws.terminate();
       return;
     }
-    // A client that does not answer the close handshake (or keeps sending) is cut off soon after.
-    setTimeout(() => this.ws.terminate(), 2000).unref();
+    setTimeout(() => this.ws.terminate(), graceMs).unref();
   }
 
   terminate(): void {

@@ -307,7 +307,7 @@ class Server extends EventEmitter implements SignalingServer, ConnectionHost {
     const conn = new Connection(ws, address, key, this, this.gate.required);
     this.conns.set(conn.id, conn);
     this.report({ event: 'connection', id: conn.id, address });
-    socket.on('data', (chunk: Buffer) => this.metered(conn, chunk));
+    socket.on('data', (chunk: Buffer) => this.metered(conn, chunk, socket));
     ws.on('pong', (data: Buffer) => conn.onPong(data));
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(conn, data, isBinary));
     ws.on('close', (code: number, reason: Buffer) => this.onClose(conn, code, reason.toString('utf8').slice(0, 123)));
@@ -322,8 +322,12 @@ class Server extends EventEmitter implements SignalingServer, ConnectionHost {
     setTimeout(() => ws.terminate(), 2000).unref();
   }
 
-  /** Count the bytes this connection holds in an unfinished message; close it (1013) if all together pass the budget. */
-  private metered(conn: Connection, chunk: Buffer): void {
+  /**
+   * Count the bytes this connection holds in an unfinished message; close it (1013) if all together pass the budget.
+   * It is then read no further (paused, and cut off 200 ms after its close frame), so its bytes leave the budget at
+   * once: a refused sender cannot keep filling memory during the close handshake, nor crowd out the others.
+   */
+  private metered(conn: Connection, chunk: Buffer, socket: Duplex): void {
     if (conn.closed) return;
     const before = conn.meter.held;
     const now = conn.meter.push(chunk);
@@ -332,7 +336,8 @@ class Server extends EventEmitter implements SignalingServer, ConnectionHost {
     conn.meter.held = 0;
     this.report({ event: 'pending-limit', id: conn.id, pendingBytes: now });
     conn.sendError('server-busy', 'the server holds too many unfinished messages; send whole messages');
-    conn.close(CLOSE_TRY_AGAIN, 'server busy');
+    socket.pause();
+    conn.close(CLOSE_TRY_AGAIN, 'server busy', 200);
   }
 
   // -------------------------------------------------------------------------------------------------------------
