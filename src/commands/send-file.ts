@@ -34,14 +34,15 @@ export function register(program: Command): Command {
       `
 Without --room, send-file prints a code (e.g. 7-guitarist-revenge) and waits up to 10 minutes (or --timeout) for the
 receiver to type it: the code authenticates both peers and allows one attempt (docs/peer-auth.md).
-The receiver writes <name>.part and renames it only after the SHA-256 matches. If a transfer breaks, run the
-commands again: it resumes from the receiver's verified .part. Exit codes: 2 missing/unreadable file (before
-connecting), 1 no peer within --timeout / wrong code / peer left / hash mismatch, 130 Ctrl-C.
+The receiver keeps each file as a partial file and moves it into place only after the SHA-256 matches. If a transfer
+breaks, run the commands again: it resumes from the receiver's verified partial file. Exit codes: 2 missing/unreadable
+file (before connecting), 1 no peer within --timeout / wrong code / peer left / hash mismatch / a file the receiver
+refused, 130 Ctrl-C.
 
 Examples:
   rtc-cli send-file photo.jpg notes.txt                  # prints a code; other machine: rtc-cli recv-file <code>
   rtc-cli send-file --room demo photo.jpg                # other terminal: rtc-cli recv-file --room demo --out ~/in
-  tar c dir | rtc-cli send-file --room demo --name dir.tar -
+  tar c dir | rtc-cli send-file --name dir.tar -
   rtc-cli send-file --manual big.iso                     # prints an offer line; paste the receiver's answer line`,
     )
     .action(
