@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import type { SignalingServer } from '../../src/signaling/server.js';
+import { startSignalingServer, type SignalingServer } from '../../src/signaling/server.js';
 import { SignalingClient } from '../../src/signaling/client.js';
 import { Spake2, SPAKE2_SUITE } from '../../src/rtc/auth/spake2.js';
 import { passwordScalar } from '../../src/rtc/auth/password.js';
@@ -338,27 +338,30 @@ describe('nameplates', () => {
   it('send-file skips nameplate rooms that are taken (a squatter, a full room) and makes its code elsewhere', async () => {
     // Every room of 1-99 is taken: rooms with a silent squatter and full rooms (two squatters). The sender must move on
     // to 1-999 after its four tries, and the squatters must see nothing but a peer coming and going.
+    // Its own server: ~150 connections from one address is more than serve allows one address by default.
+    const crowded = await startSignalingServer({ host: '127.0.0.1', port: 0, webRoot: null, maxConnectionsPerAddress: 1000 });
     const squatters: SignalingClient[] = [];
     const got: unknown[] = [];
     try {
       for (let plate = 1; plate <= 99; plate++) {
         for (let k = 0; k < (plate % 2 === 0 ? 2 : 1); k++) {
-          const c = await SignalingClient.connect({ url: server.signalUrl });
+          const c = await SignalingClient.connect({ url: crowded.signalUrl });
           c.on('message', (m) => got.push(m.data));
           await c.join(`rtc-cli-code-${plate}`);
           squatters.push(c);
         }
       }
       const { file, hash, out } = await fixture();
-      const send = await startSender(server.signalUrl, file);
+      const send = await startSender(crowded.signalUrl, file);
       expect(send.code.nameplate).toBeGreaterThan(99);
       expect(send.code.room).toBe(`rtc-cli-code-${send.code.nameplate}`);
-      const r = await receive(server.signalUrl, send.code.code, out);
+      const r = await receive(crowded.signalUrl, send.code.code, out);
       const s = await send.done;
       await expectDelivered(s, r, out, hash);
       expect(got).toEqual([]);
     } finally {
       await Promise.all(squatters.map((c) => c.close()));
+      await crowded.close();
     }
   }, 180_000);
 
