@@ -4,11 +4,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync, mkdirSync, chmodSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collect, runCli, spawnCli } from '../helpers/cli.js';
+import { BIN, collect, runCli, spawnCli } from '../helpers/cli.js';
 import { ffmpegDecodes, probeFrames } from '../helpers/browser-netns.js';
-import { validateOutputPath, vp8KeyframeSize } from '../../src/rtc/record.js';
+import { describeVerdict, judgeRecording } from '../helpers/media-check.js';
+import { validateOutputPath } from '../../src/rtc/record.js';
+import { vp8FrameSize } from '../../src/rtc/media/codec-info.js';
 import { loadSource, packetizeVp8 } from '../../src/rtc/publish-source.js';
 import { rembMantissaExp } from '../../src/rtc/rtcp.js';
 import { RtcError } from '../../src/errors.js';
@@ -16,7 +19,7 @@ import { RtcError } from '../../src/errors.js';
 const dir = mkdtempSync(join(tmpdir(), 'rtcweb-unit-'));
 
 describe('record: output path checks (RTC_ERR_BAD_OUTPUT, exit 2, before connecting)', () => {
-  it('rejects a non-.webm name, a directory, a missing or read-only directory, and an existing file without --force', () => {
+  it('rejects a name that is neither .webm nor .mkv, a directory, a missing directory, a file in the way, and an existing file without --force', () => {
     const code = (f: () => unknown): string | undefined => {
       try {
         f();
@@ -28,18 +31,37 @@ describe('record: output path checks (RTC_ERR_BAD_OUTPUT, exit 2, before connect
     expect(code(() => validateOutputPath(join(dir, 'out.mp4')))).toBe('RTC_ERR_BAD_OUTPUT');
     expect(code(() => validateOutputPath(dir + '/'))).toBe('RTC_ERR_BAD_OUTPUT');
     expect(code(() => validateOutputPath(join(dir, 'missing', 'out.webm')))).toBe('RTC_ERR_BAD_OUTPUT');
+    // A file where the directory should be (ENOTDIR): fails for root too.
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    expect(() => validateOutputPath(join(file, 'out.webm'))).toThrow(/is a file, not a directory/);
     const existing = join(dir, 'existing.webm');
     writeFileSync(existing, 'x');
     expect(code(() => validateOutputPath(existing))).toBe('RTC_ERR_EXISTS');
-    expect(validateOutputPath(existing, true)).toBe(existing);
-    expect(validateOutputPath(join(dir, 'OK.WEBM'))).toBe(join(dir, 'OK.WEBM'));
+    expect(validateOutputPath(existing, true)).toEqual({ path: existing, partPath: `${existing}.part`, container: 'webm' });
+    expect(validateOutputPath(join(dir, 'OK.WEBM')).container).toBe('webm');
+    expect(validateOutputPath(join(dir, 'call.mkv')).container).toBe('matroska');
     if (process.getuid?.() !== 0) {
-      // root ignores directory permissions, so this case only means something for other users
+      // For other users, directory permissions count too (root ignores them: the read-only mount below covers root).
       const ro = join(dir, 'ro');
       mkdirSync(ro);
       chmodSync(ro, 0o500);
       expect(code(() => validateOutputPath(join(ro, 'out.webm')))).toBe('RTC_ERR_BAD_OUTPUT');
     }
+  });
+
+  it('a directory on a read-only mount → the bin exits 2 with RTC_ERR_BAD_OUTPUT, even as root (private mount namespace)', () => {
+    const ro = mkdtempSync(join(tmpdir(), 'rtcweb-ro-'));
+    // unshare: a mount namespace of its own (with a user namespace, so it also works without root); the bind mount
+    // and its read-only remount exist only in there. EROFS stops root, who ignores permission bits.
+    const script = `mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && exec "$2" "$3" record --room r "$1/out.webm" --signal ws://127.0.0.1:9/ws --json`;
+    const r = spawnSync('unshare', ['--map-root-user', '--mount', 'sh', '-c', script, 'sh', ro, process.execPath, BIN], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.error, 'unshare (util-linux) must be installed').toBeUndefined();
+    expect(r.status, r.stderr).toBe(2);
+    const err = JSON.parse(r.stdout.trim()) as { error: { code: string; message: string } };
+    expect(err.error.code).toBe('RTC_ERR_BAD_OUTPUT');
+    expect(err.error.message).toMatch(/read-only file system/);
+    expect(existsSync(join(ro, 'out.webm.part'))).toBe(false);
   });
 
   it('the bin exits 2 at once, without a signaling server (nothing listens on the --signal port)', async () => {
@@ -100,14 +122,10 @@ describe('RTP and RTCP pieces', () => {
     expect(parts[0]![0]).toBe(0x10); // S=1, PID=0
     expect(parts.slice(1).every((p) => p[0] === 0x00)).toBe(true);
     expect(Buffer.concat(parts.map((p) => p.subarray(1)))).toEqual(key);
-    expect(vp8KeyframeSize(parts[0]!)).toEqual({ width: 640, height: 480 });
-    expect(vp8KeyframeSize(parts[1]!)).toBeUndefined(); // not a frame start
-    const delta = packetizeVp8(loadSource('testsrc').video!.frames[1]!.data)[0]!;
-    expect(vp8KeyframeSize(delta)).toBeUndefined();
-    // With the extended descriptor (X bit, 15-bit PictureID) as Chromium sends it.
-    const ext = Buffer.concat([Buffer.from([0x90, 0x80, 0x81, 0x23]), key.subarray(0, 20)]);
-    expect(vp8KeyframeSize(ext)).toEqual({ width: 640, height: 480 });
-    expect(vp8KeyframeSize(Buffer.alloc(0))).toBeUndefined();
+    expect(vp8FrameSize(key)).toEqual({ width: 640, height: 480 });
+    expect(vp8FrameSize(loadSource('testsrc').video!.frames[1]!.data)).toBeUndefined(); // a delta frame
+    expect(vp8FrameSize(key.subarray(0, 9))).toBeUndefined(); // truncated
+    expect(vp8FrameSize(Buffer.alloc(0))).toBeUndefined();
   });
 
   it('encodes REMB bitrates as an 18-bit mantissa and exponent', () => {
@@ -122,7 +140,7 @@ describe('RTP and RTCP pieces', () => {
 });
 
 describe('publish → record between two bins on loopback', () => {
-  it('records the WebM fixture (VP8 + Opus) that publish sends, and --audio-only keeps only Opus; the results decode', async () => {
+  it('records the WebM fixture (VP8 + Opus), the IVF pattern on the exact RTP clock (.mkv), and --audio-only; clean files', async () => {
     const serve = spawnCli(['serve', '--host', '127.0.0.1', '--port', '0', '--json']);
     try {
       const port = await new Promise<number>((resolve, reject) => {
@@ -143,6 +161,10 @@ describe('publish → record between two bins on loopback', () => {
       const outA = join(dir, 'roundtrip-audio.webm');
       const pubA = collect(spawnCli(['publish', '--room', 'ra', fixture, '--loop', '--duration', '8', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
       const recA = collect(spawnCli(['record', '--room', 'ra', outA, '--audio-only', '--duration', '3', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
+      // A third: the IVF test pattern, whose frames are exactly 3000 ticks (33.333 ms) apart on the 90 kHz clock.
+      const outT = join(dir, 'roundtrip-timing.mkv');
+      const pubT = collect(spawnCli(['publish', '--room', 'rtt', 'testsrc', '--loop', '--duration', '9', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
+      const recT = collect(spawnCli(['record', '--room', 'rtt', outT, '--duration', '5', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
       const rec = await collect(spawnCli(['record', '--room', 'rt', out, '--duration', '4', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
       expect(rec.code, rec.stderr).toBe(0);
       const res = JSON.parse(rec.stdout.trim().split('\n').at(-1)!) as { video: { width: number; frames: number }; audio: { frames: number } };
@@ -152,6 +174,24 @@ describe('publish → record between two bins on loopback', () => {
       const p = probeFrames(out);
       expect(p.video!.frames).toBeGreaterThanOrEqual(0.9 * 30 * p.durationSeconds);
       expect(p.audio!.frames).toBeGreaterThan(100);
+      const v = judgeRecording(out);
+      expect([...v.structure.problems, ...v.mkvinfo, ...v.ffprobe], describeVerdict(v)).toEqual([]);
+      expect(v.seek.ok, v.seek.detail).toBe(true);
+
+      const rt = await recT;
+      expect(rt.code, rt.stderr).toBe(0);
+      const vt = judgeRecording(outT);
+      expect(vt.structure.docType).toBe('matroska');
+      expect([...vt.structure.problems, ...vt.mkvinfo, ...vt.ffprobe], describeVerdict(vt)).toEqual([]);
+      // Every frame sits on the RTP clock: first + k × 33.333 ms, rounded once to the file's 1 ms (≤ 0.5 ms off).
+      // werift's recorder added a truncated 33 ms per frame: 0.67 ms off after 2 frames, 1 % fast overall.
+      const pts = probeFrames(outT).video!.times.map((t) => t * 1000);
+      expect(pts.length).toBeGreaterThan(100);
+      const step = 1000 / 30;
+      const worst = Math.max(...pts.map((t) => Math.abs(t - pts[0]! - Math.round((t - pts[0]!) / step) * step)));
+      expect(worst).toBeLessThanOrEqual(0.5 + 1e-6);
+      expect((await pubT).code).toBe(0);
+
       const ra = await recA;
       expect(ra.code, ra.stderr).toBe(0);
       const resA = JSON.parse(ra.stdout.trim().split('\n').at(-1)!) as { video?: unknown; audio: { codec: string; frames: number } };
@@ -160,6 +200,9 @@ describe('publish → record between two bins on loopback', () => {
       const pa = probeFrames(outA);
       expect(pa.video).toBeUndefined();
       expect(pa.audio!.frames).toBeGreaterThan(100);
+      const va = judgeRecording(outA);
+      expect([...va.structure.problems, ...va.mkvinfo, ...va.ffprobe], describeVerdict(va)).toEqual([]);
+      expect(va.timeline.audio!.maxGapMs).toBeLessThanOrEqual(25);
       expect((await pubA).code).toBe(0);
       const pr = await pub;
       // The recorder leaving ends the publisher's session: peer-left is a normal stop for publish.
