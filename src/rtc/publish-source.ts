@@ -74,28 +74,33 @@ export function loadSource(input: string): MediaSource {
   return src;
 }
 
-export function parseIvf(buf: Buffer, name: string): MediaSource {
-  if (buf.length < 32) throw badMedia(name, 'truncated IVF header');
+/** The frames of an IVF file (the libvpx test container: 32-byte header, then a 12-byte header per frame). */
+export function readIvf(buf: Buffer): { fourcc: string; width: number; height: number; frames: { data: Buffer; timeMs: number }[]; stepMs: number } {
   const headerLen = buf.readUInt16LE(6);
   const fourcc = buf.subarray(8, 12).toString('latin1');
-  if (fourcc !== 'VP80') throw badMedia(name, `IVF codec "${fourcc}" (only VP80 is sent)`);
   const width = buf.readUInt16LE(12);
   const height = buf.readUInt16LE(14);
   const rate = buf.readUInt32LE(16) || 30;
   const scale = buf.readUInt32LE(20) || 1;
-  const frames: Frame[] = [];
+  const frames: { data: Buffer; timeMs: number }[] = [];
   let pos = Math.max(32, headerLen);
   while (pos + 12 <= buf.length) {
     const len = buf.readUInt32LE(pos);
     const pts = Number(buf.readBigUInt64LE(pos + 4));
     pos += 12;
     if (pos + len > buf.length) break; // a truncated last frame (a file still being written): stop there
-    const data = buf.subarray(pos, pos + len);
+    frames.push({ data: buf.subarray(pos, pos + len), timeMs: (pts * scale * 1000) / rate });
     pos += len;
-    frames.push({ data, timeMs: (pts * scale * 1000) / rate, keyframe: vp8IsKeyframe(data) });
   }
-  const step = (scale * 1000) / rate;
-  return { name, video: { codec: 'VP8', width, height, frames }, durationMs: frames.length ? frames[frames.length - 1]!.timeMs + step : 0 };
+  return { fourcc, width, height, frames, stepMs: (scale * 1000) / rate };
+}
+
+export function parseIvf(buf: Buffer, name: string): MediaSource {
+  if (buf.length < 32) throw badMedia(name, 'truncated IVF header');
+  const ivf = readIvf(buf);
+  if (ivf.fourcc !== 'VP80') throw badMedia(name, `IVF codec "${ivf.fourcc}" (only VP80 is sent)`);
+  const frames: Frame[] = ivf.frames.map((f) => ({ ...f, keyframe: vp8IsKeyframe(f.data) }));
+  return { name, video: { codec: 'VP8', width: ivf.width, height: ivf.height, frames }, durationMs: frames.length ? frames[frames.length - 1]!.timeMs + ivf.stepMs : 0 };
 }
 
 // Matroska element ids (RFC 9559 §5.1), with their length-marker bits, as they appear in the file.
