@@ -122,6 +122,11 @@ describe('RTP and RTCP pieces', () => {
     expect(parts[0]![0]).toBe(0x10); // S=1, PID=0
     expect(parts.slice(1).every((p) => p[0] === 0x00)).toBe(true);
     expect(Buffer.concat(parts.map((p) => p.subarray(1)))).toEqual(key);
+    // With a PictureID (what publish sends): X=1, I=1, M=1 and the same 15-bit id on every packet of the frame.
+    const withId = packetizeVp8(key, 1000, 0x1234);
+    expect(withId[0]!.subarray(0, 4)).toEqual(Buffer.from([0x90, 0x80, 0x92, 0x34]));
+    expect(withId[1]!.subarray(0, 4)).toEqual(Buffer.from([0x80, 0x80, 0x92, 0x34]));
+    expect(Buffer.concat(withId.map((p) => p.subarray(4)))).toEqual(key);
     expect(vp8FrameSize(key)).toEqual({ width: 640, height: 480 });
     expect(vp8FrameSize(loadSource('testsrc').video!.frames[1]!.data)).toBeUndefined(); // a delta frame
     expect(vp8FrameSize(key.subarray(0, 9))).toBeUndefined(); // truncated
