@@ -149,6 +149,8 @@ async function recordAndJudge(name: string, seconds: number, loss: number, judge
     const s = await recordUntilPageLeaves(`${name}-${attempt}`, seconds, loss);
     const senderMin = Math.min(...s.senderFps.slice(2, -2));
     const v = judgeRecording(s.out, seconds / 2);
+    // One line per judged recording in the test log: what the README's figures come from.
+    process.stderr.write(`${name} (attempt ${attempt}): sent ${JSON.stringify(s.sent)}; ${describeVerdict(v)}; recorder ${JSON.stringify({ video: s.json.video, audio: s.json.audio, packetsLost: s.json.packetsLost })}\n`);
     try {
       judge(s, v);
       return;
