@@ -107,19 +107,25 @@ export function codecLabel(c: TrackCodec): string {
 }
 
 /**
- * A `.webm` recorder never accepts H.264, so a peer that offered video in nothing else ends up with a rejected video
- * section. Say so (exit 2: the fix is the output name) instead of silently recording audio only.
+ * What the remote description says about video, once connected. A `.webm` recorder never accepts H.264, so a peer
+ * that offered video in nothing else ends up with a rejected video section: say so (exit 2: the fix is the output
+ * name) instead of silently recording audio only. A video section the peer declined (port 0, no codec in common) is
+ * returned as a warning.
  */
-export function refuseUnrecordableVideo(remoteSdp: string | undefined, container: Container, wantsVideo: boolean): void {
-  if (!wantsVideo || container !== 'webm' || !remoteSdp) return;
+export function checkRemoteVideo(remoteSdp: string | undefined, container: Container, wantsVideo: boolean): string | undefined {
+  if (!wantsVideo || !remoteSdp) return undefined;
   const sections = remoteSdp.split(/\r?\n(?=m=)/).filter((s) => s.startsWith('m=video'));
   for (const s of sections) {
     const codecs = [...s.matchAll(/^a=rtpmap:\d+ ([^/\s]+)\//gim)].map((m) => m[1]!.toUpperCase());
     const media = codecs.filter((c) => !['RTX', 'RED', 'ULPFEC', 'FLEXFEC-03'].includes(c));
-    if (media.length && media.every((c) => c === 'H264')) {
+    if (container === 'webm' && media.length && media.every((c) => c === 'H264')) {
       throw new RtcError('RTC_ERR_BAD_OUTPUT', 'the peer sends video only as H.264, which a WebM file cannot hold', {
         hint: 'record to a Matroska file instead, e.g. out.mkv (VP8, VP9 and H.264)',
       });
     }
   }
+  if (sections.length && sections.every((s) => /^m=video 0 /.test(s))) {
+    return 'the peer declined video (no video codec in common); recording audio only';
+  }
+  return undefined;
 }

@@ -17,7 +17,7 @@ import { MediaSession, type StopReason as SessionStop } from './media/session.js
 import type { PeerEvent, PeerSessionOptions } from './peer.js';
 import { RecordingFile } from './record-file.js';
 import { KEYFRAME_INTERVAL_MS, KeyframeRequests, sendRemb } from './record-feedback.js';
-import { codecLabel, recorderCodecs, refuseUnrecordableVideo, validateOutputPath, type Container, type OutputTarget } from './record-output.js';
+import { checkRemoteVideo, codecLabel, recorderCodecs, validateOutputPath, type Container, type OutputTarget } from './record-output.js';
 import { receiveTracks, type IncomingTrack, type MediaKind } from './record-tracks.js';
 import { deferred } from './deferred.js';
 
@@ -132,7 +132,8 @@ class Recorder {
       onEvent: (e) => this.emit(e),
     });
     try {
-      refuseUnrecordableVideo(session.peer.pc.remoteDescription?.sdp, this.target.container, this.kinds.includes('video'));
+      const declined = checkRemoteVideo(session.peer.pc.remoteDescription?.sdp, this.target.container, this.kinds.includes('video'));
+      if (declined) this.emit({ type: 'warning', message: declined });
       await session.waitFor(this.firstPacket.promise, this.opts.timeoutMs, () => noMedia(this.opts.timeoutMs), 'the peer left before sending media');
       this.startRemb(session);
       const inputs = await this.waitForStart(session);

@@ -11,6 +11,7 @@ import { BIN, collect, runCli, spawnCli } from '../helpers/cli.js';
 import { ffmpegDecodes, probeFrames } from '../helpers/browser-netns.js';
 import { describeVerdict, judgeRecording } from '../helpers/media-check.js';
 import { validateOutputPath } from '../../src/rtc/record.js';
+import { checkRemoteVideo } from '../../src/rtc/record-output.js';
 import { vp8FrameSize } from '../../src/rtc/media/codec-info.js';
 import { loadSource, packetizeVp8 } from '../../src/rtc/publish-source.js';
 import { rembMantissaExp } from '../../src/rtc/rtcp.js';
@@ -73,6 +74,21 @@ describe('record: output path checks (RTC_ERR_BAD_OUTPUT, exit 2, before connect
     }
     const both = await runCli(['record', '--room', 'r', join(dir, 'x.webm'), '--video-only', '--audio-only'], { timeoutMs: 20_000 });
     expect(both.code).toBe(2);
+  });
+});
+
+describe('record: what the remote description says about video', () => {
+  const sdp = (video: string): string =>
+    ['v=0', 'o=- 1 1 IN IP4 0.0.0.0', 's=-', 't=0 0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=rtpmap:111 opus/48000/2', video, ''].join('\r\n');
+  const h264Only = 'm=video 9 UDP/TLS/RTP/SAVPF 102 103\r\na=rtpmap:102 H264/90000\r\na=rtpmap:103 rtx/90000';
+
+  it('refuses H.264-only video for a .webm (exit 2, names .mkv), accepts it for .mkv, warns when video was declined', () => {
+    expect(() => checkRemoteVideo(sdp(h264Only), 'webm', true)).toThrow(expect.objectContaining({ code: 'RTC_ERR_BAD_OUTPUT', hint: expect.stringMatching(/\.mkv/) }));
+    expect(checkRemoteVideo(sdp(h264Only), 'matroska', true)).toBeUndefined();
+    expect(checkRemoteVideo(sdp(h264Only), 'webm', false)).toBeUndefined(); // --audio-only
+    expect(checkRemoteVideo(sdp('m=video 9 UDP/TLS/RTP/SAVPF 96 102\r\na=rtpmap:96 VP8/90000\r\na=rtpmap:102 H264/90000'), 'webm', true)).toBeUndefined();
+    expect(checkRemoteVideo(sdp('m=video 0 UDP/TLS/RTP/SAVPF 0'), 'webm', true)).toMatch(/declined video/);
+    expect(checkRemoteVideo(undefined, 'webm', true)).toBeUndefined();
   });
 });
 

@@ -137,15 +137,20 @@ export function nalType(nal: Buffer): number {
   return nal[0]! & 0x1f;
 }
 
-/** Matroska V_MPEG4/ISO/AVC wants length-prefixed NAL units (ISO/IEC 14496-15 §5.3.4.2), 4-byte lengths here. */
+/** NAL units each preceded by its length in `width` bytes, big-endian (ISO/IEC 14496-15 §5.3.4.2). */
+function lengthPrefixed(nals: Buffer[], width: number): Buffer {
+  return Buffer.concat(
+    nals.flatMap((n) => {
+      const len = Buffer.alloc(width);
+      len.writeUIntBE(n.length, 0, width);
+      return [len, n];
+    }),
+  );
+}
+
+/** Matroska V_MPEG4/ISO/AVC wants length-prefixed NAL units, 4-byte lengths here (lengthSizeMinusOne = 3 below). */
 export function annexBToLengthPrefixed(nals: Buffer[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const n of nals) {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(n.length);
-    parts.push(len, n);
-  }
-  return Buffer.concat(parts);
+  return lengthPrefixed(nals, 4);
 }
 
 /** Remove emulation-prevention bytes (00 00 03 → 00 00, H.264 §7.4.1) to get the raw RBSP. */
@@ -223,16 +228,9 @@ export function h264SpsSize(sps: Buffer): PictureSize | undefined {
 
 /** AVCDecoderConfigurationRecord (ISO/IEC 14496-15 §5.3.3.1) from one SPS and its PPSs, 4-byte NAL lengths. */
 export function avcDecoderConfig(sps: Buffer, ppss: Buffer[]): Buffer {
-  const parts: Buffer[] = [Buffer.from([1, sps[1]!, sps[2]!, sps[3]!, 0xff, 0xe1])]; // version, profile, compat, level, lengthSizeMinusOne=3, 1 SPS
-  const spsLen = Buffer.alloc(2);
-  spsLen.writeUInt16BE(sps.length);
-  parts.push(spsLen, sps, Buffer.from([ppss.length]));
-  for (const p of ppss) {
-    const l = Buffer.alloc(2);
-    l.writeUInt16BE(p.length);
-    parts.push(l, p);
-  }
-  return Buffer.concat(parts);
+  // version 1, profile, profile compatibility, level (SPS bytes 1–3), lengthSizeMinusOne = 3, one SPS.
+  const head = Buffer.from([1, sps[1]!, sps[2]!, sps[3]!, 0xff, 0xe1]);
+  return Buffer.concat([head, lengthPrefixed([sps], 2), Buffer.from([ppss.length]), lengthPrefixed(ppss, 2)]);
 }
 
 // -------------------------------------------------------------------------------------------------------------- Opus

@@ -6,20 +6,12 @@
 import type { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
 import { interruptError, RtcError } from '../../errors.js';
 import { deferred } from '../deferred.js';
-import type { IceConfig } from '../ice-config.js';
 import { connectPeer, type PeerEvent, type PeerRole, type PeerSession, type PeerSessionOptions } from '../peer.js';
 import { attachChat, type Chat } from '../record-chat.js';
 
 export type StopReason = 'duration' | 'interrupted' | 'peer-left' | 'end';
 
-export interface MediaSessionOptions {
-  ice: IceConfig;
-  signal: string;
-  room?: string;
-  token?: string;
-  /** For a peer, and for the connection (each). */
-  timeoutMs: number;
-  abort?: AbortSignal;
+export interface MediaSessionOptions extends Pick<PeerSessionOptions, 'ice' | 'signal' | 'room' | 'token' | 'timeoutMs' | 'abort' | 'connectSignaling' | 'manual'> {
   codecs: { video?: RTCRtpCodecParameters[]; audio?: RTCRtpCodecParameters[] };
   /** Add transceivers and subscribe to tracks; runs before negotiation. */
   setup: (pc: RTCPeerConnection, role: PeerRole) => void;
@@ -27,8 +19,6 @@ export interface MediaSessionOptions {
   chat?: { onMessage?: (text: string) => void; input?: AsyncIterable<string> };
   /** Werift connection extras for tests (e.g. a port range). */
   peerConfig?: Record<string, unknown>;
-  connectSignaling?: PeerSessionOptions['connectSignaling'];
-  manual?: PeerSessionOptions['manual'];
 }
 
 export class MediaSession {
