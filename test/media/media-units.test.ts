@@ -177,14 +177,16 @@ describe('publish → record between two bins on loopback', () => {
       const signal = `ws://127.0.0.1:${port}/ws`;
       const out = join(dir, 'roundtrip.webm');
       const fixture = new URL('../../fixtures/media/testsrc-av-320x240.webm', import.meta.url).pathname;
-      const pub = collect(spawnCli(['publish', '--room', 'rt', fixture, '--loop', '--duration', '8', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
+      // Each publisher stops when its recorder leaves (peer-left); its --duration is only a bound, long enough that a
+      // slow start on a loaded machine never has the publisher leave before the recorder is connected.
+      const pub = collect(spawnCli(['publish', '--room', 'rt', fixture, '--loop', '--duration', '30', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
       // A second pair at the same time: --audio-only keeps just the Opus track.
       const outA = join(dir, 'roundtrip-audio.webm');
-      const pubA = collect(spawnCli(['publish', '--room', 'ra', fixture, '--loop', '--duration', '8', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
+      const pubA = collect(spawnCli(['publish', '--room', 'ra', fixture, '--loop', '--duration', '30', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
       const recA = collect(spawnCli(['record', '--room', 'ra', outA, '--audio-only', '--duration', '3', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
       // A third: the IVF test pattern, whose frames are exactly 3000 ticks (33.333 ms) apart on the 90 kHz clock.
       const outT = join(dir, 'roundtrip-timing.mkv');
-      const pubT = collect(spawnCli(['publish', '--room', 'rtt', 'testsrc', '--loop', '--duration', '9', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
+      const pubT = collect(spawnCli(['publish', '--room', 'rtt', 'testsrc', '--loop', '--duration', '30', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
       const recT = collect(spawnCli(['record', '--room', 'rtt', outT, '--duration', '5', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
       const rec = await collect(spawnCli(['record', '--room', 'rt', out, '--duration', '4', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
       expect(rec.code, rec.stderr).toBe(0);
