@@ -162,11 +162,12 @@ Examples:
         if (ctx.out.json) {
           ctx.out.event(listening);
         } else {
-          ctx.out.result(listening, () => humanListening(ctx, handle.urls, handle.signalUrls, opts, tls));
-          if (stun) {
-            const p = stun.addresses.primary;
-            ctx.out.info(`STUN server: stun:${p.address}:${p.port}${stun.addresses.rfc5780 ? ` (RFC 5780, other address ${stun.addresses.other!.address}:${stun.addresses.other!.port}: rtc-cli nat-probe works against it)` : ''}`);
-          }
+          // The STUN URL is part of the result (--quiet keeps it): clients need it as much as the signal URL.
+          const p = stun?.addresses.primary;
+          const stunLine = stun && p
+            ? `STUN server: stun:${p.address}:${p.port}${stun.addresses.rfc5780 ? ` (RFC 5780, other address ${stun.addresses.other!.address}:${stun.addresses.other!.port}: rtc-cli nat-probe works against it)` : ''}`
+            : undefined;
+          ctx.out.result(listening, () => humanListening(ctx, handle.urls, handle.signalUrls, opts, tls, stunLine));
         }
         // Serve until SIGINT/SIGTERM (ctx.signal); startServe closes the server on the same signal.
         if (!ctx.signal.aborted) await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -197,12 +198,14 @@ function humanListening(
   signals: string[],
   opts: ServeFlags,
   tls: { fingerprint256: string; certPath?: string; generated: boolean } | undefined,
+  stunLine?: string,
 ): string {
   const c = ctx.out.color;
   const lines = [`${c.green('rtc-cli serve')} listening (rooms of ${opts.roomSize}${opts.token !== undefined ? ', token required' : ''})`, '', 'Open the page:'];
   for (const u of urls) lines.push(`  ${c.cyan(u)}`);
   lines.push('', 'Peers use:');
   for (const s of signals) lines.push(`  --signal ${s}${s === DEFAULT_SIGNAL_URL ? c.dim('   (the default)') : ''}`);
+  if (stunLine) lines.push('', stunLine);
   if (tls) {
     lines.push('', `TLS certificate SHA-256 fingerprint (check it in the browser's certificate warning):`, `  ${tls.fingerprint256}`);
     if (tls.certPath) lines.push(c.dim(`  ${tls.generated ? 'generated' : 'stored'} at ${tls.certPath}`));
