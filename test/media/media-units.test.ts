@@ -161,34 +161,37 @@ describe('RTP and RTCP pieces', () => {
 });
 
 describe('publish → record between two bins on loopback', () => {
-  it('records the WebM fixture (VP8 + Opus), the IVF pattern on the exact RTP clock (.mkv), and --audio-only; clean files', async () => {
+  /** `rtc-cli serve` on an ephemeral port; returns its signaling URL and the child to kill. */
+  async function startServe(): Promise<{ signal: string; kill: () => void }> {
     const serve = spawnCli(['serve', '--host', '127.0.0.1', '--port', '0', '--json']);
-    try {
-      const port = await new Promise<number>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('serve did not start')), 20_000);
-        serve.stdout.on('data', (d: Buffer) => {
-          const m = /"port":(\d+)/.exec(d.toString());
-          if (m) {
-            clearTimeout(t);
-            resolve(Number(m[1]));
-          }
-        });
+    const port = await new Promise<number>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('serve did not start')), 20_000);
+      serve.stdout.on('data', (d: Buffer) => {
+        const m = /"port":(\d+)/.exec(d.toString());
+        if (m) {
+          clearTimeout(t);
+          resolve(Number(m[1]));
+        }
       });
-      const signal = `ws://127.0.0.1:${port}/ws`;
+    });
+    return { signal: `ws://127.0.0.1:${port}/ws`, kill: () => serve.kill('SIGKILL') };
+  }
+  const fixture = new URL('../../fixtures/media/testsrc-av-320x240.webm', import.meta.url).pathname;
+  // Each publisher stops when its recorder leaves (peer-left); its --duration is only a bound, long enough that a slow
+  // start on a loaded machine never has the publisher leave before the recorder is connected.
+  const publishArgs = (room: string, source: string, signal: string): string[] => ['publish', '--room', room, source, '--loop', '--duration', '30', '--signal', signal, '--ice-address', '127.0.0.1', '--json'];
+  const recordArgs = (room: string, out: string, signal: string, extra: string[]): string[] => ['record', '--room', room, out, ...extra, '--signal', signal, '--ice-address', '127.0.0.1', '--json'];
+
+  it('records the WebM fixture (VP8 + Opus), and at the same time --audio-only keeps only Opus; clean files', async () => {
+    const serve = await startServe();
+    try {
       const out = join(dir, 'roundtrip.webm');
-      const fixture = new URL('../../fixtures/media/testsrc-av-320x240.webm', import.meta.url).pathname;
-      // Each publisher stops when its recorder leaves (peer-left); its --duration is only a bound, long enough that a
-      // slow start on a loaded machine never has the publisher leave before the recorder is connected.
-      const pub = collect(spawnCli(['publish', '--room', 'rt', fixture, '--loop', '--duration', '30', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
+      const pub = collect(spawnCli(publishArgs('rt', fixture, serve.signal)), { timeoutMs: 60_000 });
       // A second pair at the same time: --audio-only keeps just the Opus track.
       const outA = join(dir, 'roundtrip-audio.webm');
-      const pubA = collect(spawnCli(['publish', '--room', 'ra', fixture, '--loop', '--duration', '30', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
-      const recA = collect(spawnCli(['record', '--room', 'ra', outA, '--audio-only', '--duration', '3', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
-      // A third: the IVF test pattern, whose frames are exactly 3000 ticks (33.333 ms) apart on the 90 kHz clock.
-      const outT = join(dir, 'roundtrip-timing.mkv');
-      const pubT = collect(spawnCli(['publish', '--room', 'rtt', 'testsrc', '--loop', '--duration', '30', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
-      const recT = collect(spawnCli(['record', '--room', 'rtt', outT, '--duration', '5', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
-      const rec = await collect(spawnCli(['record', '--room', 'rt', out, '--duration', '4', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
+      const pubA = collect(spawnCli(publishArgs('ra', fixture, serve.signal)), { timeoutMs: 60_000 });
+      const recA = collect(spawnCli(recordArgs('ra', outA, serve.signal, ['--audio-only', '--duration', '3'])), { timeoutMs: 60_000 });
+      const rec = await collect(spawnCli(recordArgs('rt', out, serve.signal, ['--duration', '4'])), { timeoutMs: 60_000 });
       expect(rec.code, rec.stderr).toBe(0);
       const res = JSON.parse(rec.stdout.trim().split('\n').at(-1)!) as { video: { width: number; frames: number }; audio: { frames: number } };
       expect(res.video.width).toBe(320);
@@ -200,20 +203,6 @@ describe('publish → record between two bins on loopback', () => {
       const v = judgeRecording(out);
       expect([...v.structure.problems, ...v.mkvinfo, ...v.ffprobe], describeVerdict(v)).toEqual([]);
       expect(v.seek.ok, v.seek.detail).toBe(true);
-
-      const rt = await recT;
-      expect(rt.code, rt.stderr).toBe(0);
-      const vt = judgeRecording(outT);
-      expect(vt.structure.docType).toBe('matroska');
-      expect([...vt.structure.problems, ...vt.mkvinfo, ...vt.ffprobe], describeVerdict(vt)).toEqual([]);
-      // Every frame sits on the RTP clock: first + k × 33.333 ms, rounded once to the file's 1 ms (≤ 0.5 ms off).
-      // werift's recorder added a truncated 33 ms per frame: 0.67 ms off after 2 frames, 1 % fast overall.
-      const pts = probeFrames(outT).video!.times.map((t) => t * 1000);
-      expect(pts.length).toBeGreaterThan(100);
-      const step = 1000 / 30;
-      const worst = Math.max(...pts.map((t) => Math.abs(t - pts[0]! - Math.round((t - pts[0]!) / step) * step)));
-      expect(worst).toBeLessThanOrEqual(0.5 + 1e-6);
-      expect((await pubT).code).toBe(0);
 
       const ra = await recA;
       expect(ra.code, ra.stderr).toBe(0);
@@ -231,7 +220,31 @@ describe('publish → record between two bins on loopback', () => {
       // The recorder leaving ends the publisher's session: peer-left is a normal stop for publish.
       expect(pr.code, pr.stderr).toBe(0);
     } finally {
-      serve.kill('SIGKILL');
+      serve.kill();
+    }
+  }, 90_000);
+
+  it('records the IVF pattern on the exact RTP clock: frame k at k × 33.333 ms (± 0.5 ms), into a clean .mkv', async () => {
+    const serve = await startServe();
+    try {
+      // testsrc's frames are exactly 3000 ticks (33.333 ms) apart on the 90 kHz clock: a fractional millisecond.
+      const out = join(dir, 'roundtrip-timing.mkv');
+      const pub = collect(spawnCli(publishArgs('rtt', 'testsrc', serve.signal)), { timeoutMs: 60_000 });
+      const rec = await collect(spawnCli(recordArgs('rtt', out, serve.signal, ['--duration', '5'])), { timeoutMs: 60_000 });
+      expect(rec.code, rec.stderr).toBe(0);
+      const v = judgeRecording(out);
+      expect(v.structure.docType).toBe('matroska');
+      expect([...v.structure.problems, ...v.mkvinfo, ...v.ffprobe], describeVerdict(v)).toEqual([]);
+      // Every frame sits on the RTP clock, rounded once to the file's 1 ms. werift's recorder added a truncated 33 ms
+      // per frame: 0.67 ms off after 2 frames, 1 % fast overall.
+      const pts = probeFrames(out).video!.times.map((t) => t * 1000);
+      expect(pts.length).toBeGreaterThan(100);
+      const step = 1000 / 30;
+      const worst = Math.max(...pts.map((t) => Math.abs(t - pts[0]! - Math.round((t - pts[0]!) / step) * step)));
+      expect(worst).toBeLessThanOrEqual(0.5 + 1e-6);
+      expect((await pub).code).toBe(0);
+    } finally {
+      serve.kill();
     }
   }, 90_000);
 });
