@@ -31,6 +31,7 @@ import {
   sanitizeFileName,
   type ControlMessage,
 } from './file-transfer-protocol.js';
+import { weriftPatchState, type WeriftPatchState } from './werift-patches.js';
 
 /** Keep bufferedAmount under this (werift stalls above ~512 KiB). */
 export const HIGH_WATER = 512 * 1024;
@@ -97,6 +98,8 @@ export interface TransferResult {
   path: 'direct' | 'relayed';
   selectedPair: SelectedPair;
   setupMs: number;
+  /** The werift this run used and whether rtc-cli's performance patches are applied to it (patches/README.md). */
+  werift: WeriftPatchState;
 }
 
 export interface SessionOptions extends Omit<PeerSessionOptions, 'setup' | 'onEvent'> {
@@ -402,6 +405,7 @@ function summarize(
     path: session.path,
     selectedPair: session.selectedPair,
     setupMs: session.setupMs,
+    werift: weriftPatchState(),
   };
 }
 
