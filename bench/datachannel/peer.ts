@@ -2,14 +2,19 @@
  * One side of a raw data-channel throughput run (no files, no hashing): the reference for send-file.
  *
  *   npx tsx bench/datachannel/peer.ts --impl werift|ndc --role send|recv --bytes N [--chunk 65536]
+ *     [--werift <package dir>] [--address 127.0.0.1]
  *
+ * --werift loads werift from another directory (the bench's unpatched copy); --address is the one local address to
+ * gather on and advertise (a network namespace's address in bench/netem runs).
  * Signaling is over stdio, relayed by bench/datachannel/run.ts: every stdout line is JSON; `{"sig":...}` lines go to
  * the other peer's stdin, `{"result":...}` is the outcome. Both sides create a negotiated channel (id 1), as send-file
  * does. The sender uses send-file's chunking and backpressure (64 KiB messages, bufferedAmount kept under 512 KiB,
  * resume below 256 KiB). Loopback only: werift via createPeerConnection({iceAddress:'127.0.0.1'}), libdatachannel
  * with bindAddress 127.0.0.1 and every candidate not on 127.0.0.1 dropped.
  */
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
@@ -18,6 +23,8 @@ const { values } = parseArgs({
     role: { type: 'string', default: 'send' },
     bytes: { type: 'string', default: String(64 * 1024 * 1024) },
     chunk: { type: 'string', default: '65536' },
+    werift: { type: 'string' },
+    address: { type: 'string', default: '127.0.0.1' },
   },
 });
 const TOTAL = Number(values.bytes);
@@ -25,6 +32,7 @@ const CHUNK = Number(values.chunk);
 const HIGH = 512 * 1024;
 const LOW = 256 * 1024;
 const sending = values.role === 'send';
+const ADDRESS = values.address!;
 
 const out = (o: unknown): void => void process.stdout.write(JSON.stringify(o) + '\n');
 const inbox: ((m: Record<string, unknown>) => void)[] = [];
@@ -55,8 +63,11 @@ function finish(t0: number, cpu0: NodeJS.CpuUsage): void {
 const payload = Buffer.alloc(CHUNK, 0x5a);
 
 async function runWerift(): Promise<void> {
-  const { createPeerConnection } = await import('../../src/rtc/peer-connection.js');
-  const pc = await createPeerConnection({ iceServers: [], relayOnly: false, iceAddress: '127.0.0.1' });
+  const { buildPeerConfig } = await import('../../src/rtc/peer-connection.js');
+  const werift = (values.werift
+    ? await import(pathToFileURL(join(values.werift, 'lib/index.mjs')).href)
+    : await import('werift')) as typeof import('werift');
+  const pc = new werift.RTCPeerConnection(buildPeerConfig({ iceServers: [], relayOnly: false, iceAddress: ADDRESS }));
   const dc = pc.createDataChannel('bench', { negotiated: true, id: 1, ordered: true });
   dc.bufferedAmountLowThreshold = LOW;
   const gathered = async (): Promise<string> => {
@@ -131,14 +142,14 @@ async function runWerift(): Promise<void> {
 
 async function runNdc(): Promise<void> {
   const ndc = (await import('node-datachannel')).default;
-  const pc = new ndc.PeerConnection(values.role!, { iceServers: [], bindAddress: '127.0.0.1', enableIceTcp: false, disableAutoNegotiation: true });
-  const onLoopback = (s: string): boolean => / 127\.0\.0\.1 /.test(s);
+  const pc = new ndc.PeerConnection(values.role!, { iceServers: [], bindAddress: ADDRESS, enableIceTcp: false, disableAutoNegotiation: true });
+  const onOurAddress = (s: string): boolean => s.includes(` ${ADDRESS} `);
   pc.onLocalDescription((sdp, type) => {
-    const filtered = sdp.split(/\r?\n/).filter((l) => !l.startsWith('a=candidate:') || onLoopback(l)).join('\r\n');
+    const filtered = sdp.split(/\r?\n/).filter((l) => !l.startsWith('a=candidate:') || onOurAddress(l)).join('\r\n');
     out({ sig: { type, sdp: filtered } });
   });
   pc.onLocalCandidate((candidate, mid) => {
-    if (onLoopback(candidate)) out({ sig: { candidate, mid } });
+    if (onOurAddress(candidate)) out({ sig: { candidate, mid } });
   });
   inbox.push((m) => {
     const sig = m.sig as { type?: string; sdp?: string; candidate?: string; mid?: string } | undefined;
@@ -147,7 +158,8 @@ async function runNdc(): Promise<void> {
       pc.setRemoteDescription(sig.sdp, sig.type as 'offer' | 'answer');
       if (sig.type === 'offer') pc.setLocalDescription();
     }
-    else if (sig.candidate && onLoopback(sig.candidate)) pc.addRemoteCandidate(sig.candidate, sig.mid ?? '0');
+    // The peer advertises only its own one address (it filters like we do), so remote candidates need no filter.
+    else if (sig.candidate) pc.addRemoteCandidate(sig.candidate, sig.mid ?? '0');
   });
   const dc = pc.createDataChannel('bench', { negotiated: true, id: 1 });
   dc.setBufferedAmountLowThreshold(LOW);
