@@ -3,6 +3,7 @@
  * Runs until SIGINT/SIGTERM, then closes every socket and exits 0. Logic: src/signaling/serve.ts.
  */
 import { Command, Option } from 'commander';
+import { withFlagHint, type FlagHints } from '../cli/flag-hints.js';
 import { action } from '../cli/run.js';
 import { DEFAULT_SERVE_PORT, DEFAULT_SIGNAL_URL, parseIntFlag, parseSecondsFlag } from '../cli/options.js';
 import type { CommandContext } from '../cli/context.js';
@@ -26,7 +27,17 @@ interface ServeFlags {
   stunPort?: number;
   stunAltHost?: string;
   stunAltPort?: number;
+  stunRate?: number;
 }
+
+/** The flags behind the embedded STUN server's errors. */
+const STUN_FLAG_HINTS: FlagHints = {
+  option: {
+    altHost: 'bind the primary to one specific address (rtc-cli serve --host <ip>) and give another as --stun-alt-host',
+    altPort: 'give --stun-alt-port a port other than --stun-port',
+  },
+  code: { RTC_ERR_LISTEN: 'another STUN/TURN server (coturn?) uses that port; pick another with --stun-port' },
+};
 
 function describeEvent(e: ServerEvent): string | undefined {
   switch (e.event) {
@@ -76,6 +87,7 @@ export function register(program: Command): Command {
     .addOption(new Option('--stun-port <port>', 'also answer STUN Binding requests on this UDP port of --host (e.g. 3478), so a LAN needs no outside STUN server').argParser(parseIntFlag('--stun-port', 0, 65535)))
     .addOption(new Option('--stun-alt-host <ip>', 'a second local address: with it the STUN server answers RFC 5780 (nat-probe) on two addresses and two ports').argParser((v: string) => v))
     .addOption(new Option('--stun-alt-port <port>', 'the second STUN port for --stun-alt-host (default: --stun-port + 1)').argParser(parseIntFlag('--stun-alt-port', 0, 65535)))
+    .addOption(new Option('--stun-rate <n>', 'STUN requests answered per second per source address (twice that at once; 0: no limit) (default: 50)').argParser(parseIntFlag('--stun-rate', 0, 1_000_000)))
     .addHelpText(
       'after',
       `
@@ -92,15 +104,18 @@ Examples:
       action<ServeFlags>(async (ctx, opts) => {
         const { startServe } = await import('../signaling/serve.js');
         // The embedded STUN server starts first: if its port is taken, nothing else is left running.
-        let stun: import('../diagnostics/stun-server.js').StunServerHandle | undefined;
+        let stun: import('../diagnostics/embedded-stun.js').StunServerHandle | undefined;
         if (opts.stunPort !== undefined || opts.stunAltHost !== undefined) {
-          const { startStunServer } = await import('../diagnostics/stun-server.js');
+          const { startEmbeddedStunServer } = await import('../diagnostics/embedded-stun.js');
           const stunPort = opts.stunPort ?? 3478;
-          stun = await startStunServer({
+          stun = await startEmbeddedStunServer({
             host: opts.host === 'localhost' ? '127.0.0.1' : opts.host,
             port: stunPort,
             altHost: opts.stunAltHost,
             altPort: opts.stunAltHost !== undefined ? (opts.stunAltPort ?? (stunPort === 0 ? 0 : stunPort + 1)) : undefined,
+            ratePerSecond: opts.stunRate,
+          }).catch((e: unknown) => {
+            throw withFlagHint(e, STUN_FLAG_HINTS);
           });
         }
         const log = (e: ServerEvent): void => logEvent(ctx, e);
