@@ -5,6 +5,7 @@
 #   stun-client       Debian's RFC 3489 `stun` client (reference for the embedded STUN server)
 #   chromium ffmpeg   real browser against the companion page; ffprobe judges recordings
 #   openssl           certificates for TLS tests
+#   gcc time          benchmarks only: bench/netem's delay/loss relay is C; bench/datachannel measures with /usr/bin/time
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -17,6 +18,8 @@ have conntrack || need+=(conntrack)
 have chromium || need+=(chromium)
 have ffprobe || need+=(ffmpeg)
 have openssl || need+=(openssl)
+have gcc || have cc || need+=(gcc)
+[ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-test-deps: everything present"
   exit 0
