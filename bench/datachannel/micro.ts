@@ -10,10 +10,15 @@
  * 2. Constructing a DATA chunk: class fields (what werift's ESM bundle has), plain assignments, and one
  *    Object.defineProperty per field (what its CommonJS build, compiled with useDefineForClassFields, has); each with
  *    and without a `Buffer.from("")` default per field.
+ * 3. werift's crc32c over a 1,203-byte SCTP packet: the installed (patched) bundle and an unpatched copy (the patches
+ *    reversed into bench/out/werift-stock).
  *
  * Median of 7 rounds, after a warm-up; one number per line, µs or ns per operation.
  */
 import { createCipheriv, createSecretKey, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { prepareStockWerift } from './lib.js';
 
 function bench(rounds: number, n: number, fns: Record<string, () => unknown>): Record<string, number> {
   const res: Record<string, number[]> = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
@@ -144,4 +149,17 @@ const chunks = bench(7, 1_000_000, {
   'Object.defineProperty per field (werift CommonJS build)': () => new DefineProperty(3),
 });
 for (const [k, v] of Object.entries(chunks)) process.stdout.write(`DataChunk ${k}: ${v.toFixed(0)} ns\n`);
+// 3. crc32c ------------------------------------------------------------------------------------------------------
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+type Crc = (b: Buffer, seed?: number) => number;
+const patched = (await import('werift')) as unknown as { crc32c: Crc };
+const stockDir = prepareStockWerift(ROOT, join(ROOT, 'bench/out/werift-stock'));
+const stock = (await import(pathToFileURL(join(stockDir, 'lib/index.mjs')).href)) as { crc32c: Crc };
+const packet = randomBytes(1203);
+if (patched.crc32c(packet) !== stock.crc32c(packet)) throw new Error('the patched crc32c disagrees with the stock one');
+const crc = bench(7, 100_000, {
+  'werift 0.25.2 (stock)': () => stock.crc32c(packet),
+  'patched (flat table)': () => patched.crc32c(packet),
+});
+for (const [k, v] of Object.entries(crc)) process.stdout.write(`crc32c 1203 B ${k}: ${(v / 1000).toFixed(2)} µs\n`);
 process.stdout.write(`Node ${process.version}\n`);

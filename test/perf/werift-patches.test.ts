@@ -3,7 +3,7 @@
  * node_modules, and temporary package layouts for the cases an install can end in), and the `werift` field of the
  * real send-file / recv-file `--json` results.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +33,35 @@ async function layout(version: string, state?: { patchFilename: string; patchCon
   return root;
 }
 
+/** CRC32c the slow way (RFC 9260 Appendix A: reflected polynomial 0x82F63B78), as the reference. */
+function crc32cBitwise(buf: Buffer, seed = 0): number {
+  let crc = ~seed;
+  for (const byte of buf) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? 0x82f63b78 ^ (crc >>> 1) : crc >>> 1;
+  }
+  return ~crc >>> 0;
+}
+
 const sha256 = (f: string): string => createHash('sha256').update(readFileSync(join(ROOT, 'patches', f))).digest('hex');
+
+describe('patched crc32c (werift+0.25.2+007)', () => {
+  it('matches the RFC 3720 B.4 test vectors and a bitwise CRC32c on every length and with a seed', async () => {
+    const { crc32c } = await import('werift');
+    expect(crc32c(Buffer.alloc(32, 0))).toBe(0x8a9136aa);
+    expect(crc32c(Buffer.alloc(32, 0xff))).toBe(0x62a8ab43);
+    expect(crc32c(Buffer.from(Array.from({ length: 32 }, (_, i) => i)))).toBe(0x46dd794e);
+    expect(crc32c(Buffer.from(Array.from({ length: 32 }, (_, i) => 31 - i)))).toBe(0x113fdb5c);
+    for (let len = 0; len < 200; len++) {
+      const b = randomBytes(len);
+      expect(crc32c(b)).toBe(crc32cBitwise(b));
+    }
+    // Chained over parts (how the patched parsePacket checks a packet without copying it).
+    const packet = randomBytes(1203);
+    const chained = crc32c(packet.subarray(12), crc32c(Buffer.alloc(4), crc32c(packet.subarray(0, 8))));
+    expect(chained).toBe(crc32cBitwise(Buffer.concat([packet.subarray(0, 8), Buffer.alloc(4), packet.subarray(12)])));
+  });
+});
 
 describe('werift patch state', () => {
   it('this checkout: npm ci applied every shipped patch to node_modules/werift', () => {
