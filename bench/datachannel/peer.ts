@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { bufferedBelow, stdioSignaling, type Sig } from '../../test/helpers/werift-peer.js';
 
 const { values } = parseArgs({
   options: {
@@ -89,25 +90,12 @@ async function runWerift(): Promise<void> {
   const pc = new werift.RTCPeerConnection(buildPeerConfig({ iceServers: [], relayOnly: false, iceAddress: ADDRESS }));
   const dc = pc.createDataChannel('bench', { negotiated: true, id: 1, ordered: true });
   dc.bufferedAmountLowThreshold = LOW;
-  const gathered = async (): Promise<string> => {
-    for (let i = 0; i < 200 && pc.iceGatheringState !== 'complete'; i++) await new Promise((r) => setTimeout(r, 25));
-    return pc.localDescription!.sdp;
-  };
+  const signaling = stdioSignaling(pc, out);
   onSignal((m) => {
-    const sig = m.sig as { type: 'offer' | 'answer'; sdp: string } | undefined;
-    if (!sig) return;
-    void (async () => {
-      await pc.setRemoteDescription(sig);
-      if (sig.type === 'offer') {
-        await pc.setLocalDescription(await pc.createAnswer());
-        out({ sig: { type: 'answer', sdp: await gathered() } });
-      }
-    })();
+    const sig = m.sig as Sig | undefined;
+    if (sig) signaling.receive(sig);
   });
-  if (sending) {
-    await pc.setLocalDescription(await pc.createOffer());
-    out({ sig: { type: 'offer', sdp: await gathered() } });
-  }
+  if (sending) await signaling.offer();
   dc.stateChanged.subscribe((s) => {
     if (s !== 'open') return;
     meter.start();
@@ -116,18 +104,7 @@ async function runWerift(): Promise<void> {
       for (let sent = 0; sent < TOTAL; ) {
         const n = Math.min(CHUNK, TOTAL - sent);
         while (dc.bufferedAmount + n > HIGH) {
-          // Same wait as send-file's Link.room(): the event, with a 50 ms poll as a safety net.
-          await new Promise<void>((r) => {
-            const done = (): void => {
-              sub.unSubscribe();
-              clearInterval(poll);
-              r();
-            };
-            const sub = dc.bufferedAmountLow.subscribe(done);
-            const poll = setInterval(() => {
-              if (dc.bufferedAmount <= LOW) done();
-            }, 50);
-          });
+          await bufferedBelow(dc, LOW);
         }
         dc.send(n === CHUNK ? payload : payload.subarray(0, n));
         sent += n;

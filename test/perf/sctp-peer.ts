@@ -17,6 +17,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { createPeerConnection } from '../../src/rtc/peer-connection.js';
+import { bufferedBelow, stdioSignaling, type Sig } from '../helpers/werift-peer.js';
 
 const { values } = parseArgs({
   options: {
@@ -109,16 +110,7 @@ async function sendAll(dc: RTCDataChannel): Promise<{ messages: number; sha256: 
     const body = next(size);
     if (size >= 4) body.writeUInt32BE(messages, 0);
     while (dc.bufferedAmount + size > HIGH) {
-      // werift's bufferedAmountLow event, with a poll as a safety net (as send-file does).
-      await new Promise<void>((r) => {
-        const done = (): void => {
-          sub.unSubscribe();
-          clearInterval(poll);
-          r();
-        };
-        const sub = dc.bufferedAmountLow.subscribe(done);
-        const poll = setInterval(() => dc.bufferedAmount <= LOW && done(), 50);
-      });
+      await bufferedBelow(dc, LOW);
     }
     hash.update(body);
     dc.send(body);
@@ -132,25 +124,14 @@ const pc = await createPeerConnection({ iceServers: [], relayOnly: false, iceAdd
 const dc = pc.createDataChannel('sctp-lossy', { negotiated: true, id: 1, ordered: true });
 dc.bufferedAmountLowThreshold = LOW;
 
-const gathered = async (): Promise<string> => {
-  for (let i = 0; i < 400 && pc.iceGatheringState !== 'complete'; i++) await new Promise((r) => setTimeout(r, 25));
-  return pc.localDescription!.sdp;
-};
+const signaling = stdioSignaling(pc, out);
 createInterface({ input: process.stdin }).on('line', (line) => {
-  const sig = (JSON.parse(line) as { sig?: { type: 'offer' | 'answer'; sdp: string } }).sig;
-  if (!sig) return;
-  void (async () => {
-    await pc.setRemoteDescription(sig);
-    if (sig.type === 'offer') {
-      await pc.setLocalDescription(await pc.createAnswer());
-      out({ sig: { type: 'answer', sdp: await gathered() } });
-    }
-  })();
+  const sig = (JSON.parse(line) as { sig?: Sig }).sig;
+  if (sig) signaling.receive(sig);
 });
 
 if (sending) {
-  await pc.setLocalDescription(await pc.createOffer());
-  out({ sig: { type: 'offer', sdp: await gathered() } });
+  await signaling.offer();
   if (values['initial-tsn'] !== undefined) await setInitialTsn(pc, Number(values['initial-tsn']));
 }
 
