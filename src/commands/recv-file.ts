@@ -68,11 +68,8 @@ Examples:
             if (ctx.out.interactive) render.spinner.text(fmt.formatProgress(p));
           },
         }));
-        // With --stdout the data owns stdout: the result goes to stderr (or nowhere with --quiet).
-        if (toStdout) {
-          if (ctx.out.json) process.stderr.write(JSON.stringify(result) + '\n');
-          else ctx.out.info(fmt.formatResult(result));
-        } else ctx.out.result(result, () => fmt.formatResult(result));
+        // With --stdout the data owns stdout: result() then writes to stderr (ctx.stdoutCarriesData() above).
+        ctx.out.result(result, () => fmt.formatResult(result));
       }),
     );
 }
