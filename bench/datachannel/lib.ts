@@ -1,34 +1,12 @@
 /**
- * Small helpers for bench/datachannel/run.ts: measured child processes, one transfer between two of them with stall
- * detection, the machine's other load, the unpatched werift copy, medians.
+ * Helpers of bench/datachannel (the shared rules and statistics are in bench/lib): measured child processes, stall
+ * detection for one transfer between two of them, the unpatched werift copy.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { readWeriftPatchState } from '../../src/rtc/werift-patches.js';
-
-export function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
-
-/** Busy and total jiffies of the whole machine (/proc/stat "cpu" line; USER_HZ is 100 on Linux). */
-function cpuTicks(): { busy: number; total: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const idle = f[3]! + (f[4] ?? 0);
-  const total = f.reduce((a, b) => a + b, 0);
-  return { busy: total - idle, total };
-}
-
-/** Cores kept busy by other processes over `ms` while this bench runs nothing (a sample taken between runs). */
-export async function otherLoad(ms = 1000): Promise<number> {
-  const a = cpuTicks();
-  await new Promise((r) => setTimeout(r, ms));
-  const b = cpuTicks();
-  return (b.busy - a.busy) / 100 / (ms / 1000);
-}
 
 export interface ProcResult {
   code: number | null;
@@ -156,7 +134,3 @@ export function prepareStockWerift(root: string, dir: string): string {
   return join(dir, 'node_modules/werift');
 }
 
-/** The package version of a dependency, for the results header. */
-export function pkgVersion(root: string, name: string): string {
-  return (JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
-}

@@ -5,16 +5,16 @@
  *
  *   npx tsx bench/datachannel/per-patch.ts [--runs 5] [--mib 32] [--no-write]
  *
- * Reports MB/s and each side's CPU per MB over the transfer. Writes the `<!-- bench:datachannel-patches -->` section of
- * bench/RESULTS.md unless --no-write.
+ * Reports, per stage, the median run by MB/s with each side's CPU per MB over the transfer from that same run, every
+ * run's MB/s, and the cores other processes used (bench/lib rules). Writes the `<!-- bench:datachannel-patches -->`
+ * section of bench/RESULTS.md unless --no-write.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { measured, median, otherLoad, prepareStockWerift, Watch } from './lib.js';
+import { commandLine, fmt, formatLoad, loadBetween, machineHeader, machineInfo, median, medianRound, ROOT, sampleCpu, startLoadMonitor, writeResultsSection } from '../lib/index.js';
+import { measured, prepareStockWerift, Watch } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,7 +25,6 @@ const { values } = parseArgs({
 });
 const RUNS = Number(values.runs);
 const BYTES = Number(values.mib) * 1024 * 1024;
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OUT = join(ROOT, 'bench/out/werift-per-patch');
 const TSX = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
 const PEER = join(ROOT, 'bench/datachannel/peer.ts');
@@ -63,9 +62,10 @@ interface Sample {
   MBps: number;
   sendCpuPerMB: number;
   recvCpuPerMB: number;
+  otherLoad: number;
 }
 
-async function pair(weriftDir: string): Promise<Sample> {
+async function pair(weriftDir: string): Promise<Omit<Sample, 'otherLoad'>> {
   const args = (role: string): string[] => [process.execPath, TSX, PEER, '--impl', 'werift', '--role', role, '--bytes', String(BYTES), '--werift', weriftDir];
   const final: Record<string, { bytes: number; seconds: number; cpuSeconds: number }> = {};
   const procs: ReturnType<typeof measured>[] = [];
@@ -85,18 +85,17 @@ async function pair(weriftDir: string): Promise<Sample> {
   return { MBps: mb / final.recv.seconds, sendCpuPerMB: final.send.cpuSeconds / mb, recvCpuPerMB: final.recv.cpuSeconds / mb };
 }
 
+const info = machineInfo({ packages: ['werift', 'patch-package'] });
 const stages = buildStages();
 const samples: Sample[][] = stages.map(() => []);
 const failures: string[] = [];
-const loads: number[] = [];
-const loadBefore = loadavg();
-const started = new Date();
+const monitor = startLoadMonitor();
 for (let i = 0; i < RUNS; i++) {
   for (let k = 0; k < stages.length; k++) {
-    loads.push(await otherLoad());
+    const before = sampleCpu();
     try {
       const s = await pair(stages[k]!);
-      samples[k]!.push(s);
+      samples[k]!.push({ ...s, otherLoad: loadBetween(before, sampleCpu()).otherCores });
       process.stderr.write(`run ${i + 1}/${RUNS} stage ${k}: ${s.MBps.toFixed(1)} MB/s\n`);
     } catch (e) {
       failures.push(`stage ${k} run ${i + 1}: ${(e as Error).message}`);
@@ -104,52 +103,49 @@ for (let i = 0; i < RUNS; i++) {
     }
   }
 }
+const load = monitor.stop();
 rmSync(OUT, { recursive: true, force: true });
 
-const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : '–');
-const m = (k: number, key: keyof Sample): number => median(samples[k]!.map((s) => s[key]));
+const f = (n: number, d = 1): string => fmt(n, d);
+/** The median run by MB/s (bench/lib rule 1); its CPU figures come from that same run. */
+const mid = (k: number): Sample | undefined => (samples[k]!.length ? medianRound(samples[k]!, (s) => s.MBps) : undefined);
 const rows = stages.map((_, k) => {
+  const m = mid(k);
   const label = k === 0 ? 'stock werift' : `+ ${String(k).padStart(3, '0')} ${name(patches[k - 1]!)}`;
-  return `| ${label} | ${f(m(k, 'MBps'))} | ${f(m(k, 'sendCpuPerMB') * 1000, 0)} | ${f(m(k, 'recvCpuPerMB') * 1000, 0)} | ${samples[k]!.map((s) => f(s.MBps)).join(', ')} |`;
+  return `| ${label} | ${f(m?.MBps ?? NaN)} | ${f((m?.sendCpuPerMB ?? NaN) * 1000, 0)} | ${f((m?.recvCpuPerMB ?? NaN) * 1000, 0)} | ${samples[k]!.map((s) => f(s.MBps)).join(', ')} | ${f(median(samples[k]!.map((s) => s.otherLoad)), 2)} |`;
 });
 const last = stages.length - 1;
 const table = [
-  '| werift with patches up to | MB/s (median) | sender CPU ms/MB | receiver CPU ms/MB | MB/s per run |',
-  '|---|---|---|---|---|',
+  '| werift with patches up to | MB/s (median run) | sender CPU ms/MB (that run) | receiver CPU ms/MB (that run) | MB/s per run | other load, cores |',
+  '|---|---|---|---|---|---|',
   ...rows,
 ].join('\n');
-const summary = `All patches: ${f(m(last, 'MBps') / m(0, 'MBps'), 2)}× the throughput of stock werift, sender CPU per MB ${f((1 - m(last, 'sendCpuPerMB') / m(0, 'sendCpuPerMB')) * 100, 0)} % lower, receiver ${f((1 - m(last, 'recvCpuPerMB') / m(0, 'recvCpuPerMB')) * 100, 0)} % lower.${failures.length ? ` Failed runs: ${failures.join('; ')}.` : ' No run failed.'}`;
-const header = `${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}. Command: \`npx tsx bench/datachannel/per-patch.ts --runs ${RUNS} --mib ${values.mib}\`.
-Load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} at the start, ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the end; other processes kept ${f(median(loads), 2)} cores busy (median of 1 s samples before each run).`;
+const a = mid(0);
+const z = mid(last);
+const summary =
+  a && z
+    ? `All patches: ${f(z.MBps / a.MBps, 2)}× the throughput of stock werift (median runs), sender CPU per MB ${f((1 - z.sendCpuPerMB / a.sendCpuPerMB) * 100, 0)} % lower, receiver ${f((1 - z.recvCpuPerMB / a.recvCpuPerMB) * 100, 0)} % lower.${failures.length ? ` Failed runs: ${failures.join('; ')}.` : ' No run failed.'}`
+    : `Not enough runs to compare: ${failures.join('; ')}.`;
+const header = `${machineHeader(info)}. Command: \`${commandLine()}\`.
+${formatLoad(load)}`;
 process.stdout.write(`${header}\n\n${table}\n\n${summary}\n`);
 
 if (!values['no-write']) {
-  const section = `<!-- bench:datachannel-patches -->
-### Data channel: what each werift patch adds (raw werift pair, loopback)
+  writeResultsSection(
+    '<!-- bench:datachannel-patches -->',
+    `### Data channel: what each werift patch adds (raw werift pair, loopback)
 
 ${header}
 
 ${values.mib} MiB between two raw werift peers (bench/datachannel/peer.ts) on 127.0.0.1, sender on CPU 0, receiver on CPU 1,
-werift built with the patches of patches/ applied cumulatively in their order, stages interleaved, median of ${RUNS} runs.
-CPU per MB is each side's CPU over the transfer. What each patch changes: patches/README.md.
+werift built with the patches of patches/ applied cumulatively in their order, stages interleaved, ${RUNS} runs each;
+the table gives each stage's median run by MB/s and that run's CPU per MB (each side, over the transfer). What each
+patch changes: patches/README.md.
 
 ${table}
 
 ${summary}
-`;
-  const path = join(ROOT, 'bench/RESULTS.md');
-  const text = readFileSync(path, 'utf8');
-  const start = text.indexOf('<!-- bench:datachannel-patches -->');
-  let updated: string;
-  if (start < 0) {
-    // New section: right after the datachannel one.
-    const dc = text.indexOf('<!-- bench:datachannel -->');
-    const next = text.indexOf('<!-- bench:', dc + 5);
-    updated = next >= 0 ? text.slice(0, next) + section + '\n' + text.slice(next) : `${text}\n${section}`;
-  } else {
-    const next = text.indexOf('<!-- bench:', start + 5);
-    updated = text.slice(0, start) + section + '\n' + (next >= 0 ? text.slice(next) : '');
-  }
-  writeFileSync(path, updated);
+`,
+  );
   process.stderr.write('bench/RESULTS.md updated\n');
 }

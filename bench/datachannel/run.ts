@@ -17,18 +17,19 @@
  * is stopped and measured over what it moved ("capped": lossy paths at 50 ms need minutes for 64 MiB).
  * MB/s: receiver bytes / seconds from channel open. CPU per MB: each side's CPU over the transfer (raw peers measure
  * it themselves; for send-file, whole-process CPU minus the same processes' CPU for a 1-byte transfer, measured first
- * in each condition). Other load: cores kept busy by other processes in a 1 s window before each run.
+ * in each condition). Reported per variant and condition: the median run by MB/s, its CPU figures from that same run
+ * (bench/lib rules), every run's MB/s, and the cores other processes used during each run (bench/lib/load.ts).
  * Writes the `<!-- bench:datachannel -->` section of bench/RESULTS.md unless --no-write.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startSignalingServer } from '../../src/signaling/server.js';
+import { commandLine, fmt, formatLoad, loadBetween, machineHeader, machineInfo, median, medianRound, ROOT, sampleCpu, startLoadMonitor, writeResultsSection } from '../lib/index.js';
 import { createNetem, type Netem } from '../netem/netem.js';
-import { measured, median, otherLoad, pkgVersion, prepareStockWerift, Watch, type Outcome } from './lib.js';
+import { measured, prepareStockWerift, Watch, type Outcome } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -47,7 +48,6 @@ const STALL_MS = 10_000;
 const DEBUG = process.env.BENCH_DEBUG === '1';
 const SETUP_MS = 60_000;
 const VARIANTS = values.variants!.split(',') as Variant[];
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin/rtc-cli.js');
 const TSX = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
 const PEER = join(ROOT, 'bench/datachannel/peer.ts');
@@ -65,6 +65,7 @@ interface Sample {
   /** CPU seconds per MB moved, sender and receiver. */
   sendCpuPerMB: number;
   recvCpuPerMB: number;
+  /** Cores used by processes outside this benchmark during the run. */
   otherLoad: number;
 }
 
@@ -233,9 +234,8 @@ const tiny = makePayload(dir, 1, 'tiny.bin');
 const stockDir = VARIANTS.includes('werift-stock') ? prepareStockWerift(ROOT, join(ROOT, 'bench/out/werift-stock')) : '';
 const results = new Map<string, Map<Variant, Sample[]>>();
 const failures: Failure[] = [];
-const loads: number[] = [];
-const loadavgBefore = loadavg();
-const started = new Date();
+const info = machineInfo({ packages: ['werift', 'node-datachannel', 'patch-package'] });
+const monitor = startLoadMonitor();
 let net: Netem | undefined;
 
 try {
@@ -256,8 +256,7 @@ try {
       }
       for (let i = 0; i < RUNS; i++) {
         for (const v of VARIANTS) {
-          const load = await otherLoad();
-          loads.push(load);
+          const before = sampleCpu();
           const t0 = performance.now();
           try {
             let s: Omit<Sample, 'otherLoad'>;
@@ -267,6 +266,7 @@ try {
             } else {
               s = await rawOnce(v, place, stockDir);
             }
+            const load = loadBetween(before, sampleCpu()).otherCores;
             byVariant.get(v)!.push({ ...s, otherLoad: load });
             process.stderr.write(`${cond.label} run ${i + 1}/${RUNS} ${v}: ${s.MBps.toFixed(1)} MB/s${s.outcome === 'capped' ? ' (capped)' : ''} [${((performance.now() - t0) / 1000).toFixed(1)} s, other load ${load.toFixed(2)} cores]\n`);
           } catch (e) {
@@ -288,19 +288,23 @@ try {
 // ---------------------------------------------------------------------------------------------------------------
 // Report
 
-const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : '–');
-const med = (cond: string, v: Variant, k: keyof Omit<Sample, 'outcome'>): number => median((results.get(cond)?.get(v) ?? []).map((s) => s[k]));
+const load = monitor.stop();
+const f = (n: number, d = 1): string => fmt(n, d);
+const samplesOf = (cond: string, v: Variant): Sample[] => results.get(cond)?.get(v) ?? [];
+/** The median run by MB/s (bench/lib rule 1): its CPU figures come from that same run. */
+const mid = (cond: string, v: Variant): Sample | undefined => (samplesOf(cond, v).length ? medianRound(samplesOf(cond, v), (s) => s.MBps) : undefined);
+const mbps = (cond: string, v: Variant): number => mid(cond, v)?.MBps ?? NaN;
 const failed = (cond: string, v: Variant): Failure[] => failures.filter((x) => x.condition === cond && x.variant === v);
 
 function conditionTable(cond: string): string {
   const rows = VARIANTS.map((v) => {
-    const samples = results.get(cond)!.get(v)!;
-    const perRun = samples.map((s) => `${f(s.MBps)}${s.outcome === 'capped' ? '*' : ''}`).join(', ');
+    const m = mid(cond, v);
+    const perRun = samplesOf(cond, v).map((s) => `${f(s.MBps)}${s.outcome === 'capped' ? '*' : ''}`).join(', ');
     const stalls = failed(cond, v).length ? ` (+${failed(cond, v).length} failed)` : '';
-    return `| ${v} | ${f(med(cond, v, 'MBps'))} | ${f(med(cond, v, 'sendCpuPerMB') * 1000, 0)} / ${f(med(cond, v, 'recvCpuPerMB') * 1000, 0)} | ${perRun}${stalls} | ${f(med(cond, v, 'otherLoad'), 2)} |`;
+    return `| ${v} | ${f(m?.MBps ?? NaN)} | ${f((m?.sendCpuPerMB ?? NaN) * 1000, 0)} / ${f((m?.recvCpuPerMB ?? NaN) * 1000, 0)} | ${perRun}${stalls} | ${f(median(samplesOf(cond, v).map((s) => s.otherLoad)), 2)} |`;
   });
   return [
-    `| variant | MB/s (median) | CPU ms per MB, send / recv (median) | MB/s per run (* = capped at ${values.cap} s) | other load, cores (median) |`,
+    `| variant | MB/s (median run) | CPU ms per MB, send / recv (that run) | MB/s per run (* = capped at ${values.cap} s) | other load, cores (median over runs) |`,
     '|---|---|---|---|---|',
     ...rows,
   ].join('\n');
@@ -310,73 +314,73 @@ const condLabels = [...results.keys()];
 const matrix = [
   `| condition | ${VARIANTS.join(' | ')} |`,
   `|---|${VARIANTS.map(() => '---').join('|')}|`,
-  ...condLabels.map((c) => `| ${c} | ${VARIANTS.map((v) => `${f(med(c, v, 'MBps'))}${failed(c, v).length ? ` (${failed(c, v).length} failed)` : ''}`).join(' | ')} |`),
+  ...condLabels.map((c) => `| ${c} | ${VARIANTS.map((v) => `${f(mbps(c, v))}${failed(c, v).length ? ` (${failed(c, v).length} failed)` : ''}`).join(' | ')} |`),
 ].join('\n');
 
 /** The prose under the tables: every figure is computed from this run. */
 function findings(): string[] {
   const out: string[] = [];
-  const ratio = (c: string, a: Variant, b: Variant): number => med(c, a, 'MBps') / med(c, b, 'MBps');
+  const ratio = (c: string, a: Variant, b: Variant): number => mbps(c, a) / mbps(c, b);
+  const cpu = (c: string, v: Variant, side: 'sendCpuPerMB' | 'recvCpuPerMB'): string => f((mid(c, v)?.[side] ?? NaN) * 1000, 0);
   if (results.has('loopback')) {
     const c = 'loopback';
     if (VARIANTS.includes('send-file') && VARIANTS.includes('werift-stock')) {
       const r = ratio(c, 'send-file', 'werift-stock');
-      out.push(`- Loopback: send-file on patched werift moves ${f(med(c, 'send-file', 'MBps'))} MB/s, unpatched raw werift ${f(med(c, 'werift-stock', 'MBps'))} MB/s: **${f(r, 2)}×** (target ≥ 1.5×: ${r >= 1.5 ? 'met' : 'missed'}).`);
+      out.push(`- Loopback: send-file on patched werift moves ${f(mbps(c, 'send-file'))} MB/s, unpatched raw werift ${f(mbps(c, 'werift-stock'))} MB/s: **${f(r, 2)}×** (target ≥ 1.5×: ${r >= 1.5 ? 'met' : 'missed'}).`);
     }
     if (VARIANTS.includes('werift') && VARIANTS.includes('werift-stock')) {
       out.push(
-        `- Raw werift, patched vs unpatched: ${f(ratio(c, 'werift', 'werift-stock'), 2)}× the throughput; CPU per MB ${f(med(c, 'werift', 'sendCpuPerMB') * 1000, 0)} vs ${f(med(c, 'werift-stock', 'sendCpuPerMB') * 1000, 0)} ms (sender), ${f(med(c, 'werift', 'recvCpuPerMB') * 1000, 0)} vs ${f(med(c, 'werift-stock', 'recvCpuPerMB') * 1000, 0)} ms (receiver).`,
+        `- Raw werift, patched vs unpatched: ${f(ratio(c, 'werift', 'werift-stock'), 2)}× the throughput; CPU per MB ${cpu(c, 'werift', 'sendCpuPerMB')} vs ${cpu(c, 'werift-stock', 'sendCpuPerMB')} ms (sender), ${cpu(c, 'werift', 'recvCpuPerMB')} vs ${cpu(c, 'werift-stock', 'recvCpuPerMB')} ms (receiver).`,
       );
     }
     if (VARIANTS.includes('werift') && VARIANTS.includes('node-datachannel')) {
-      out.push(`- node-datachannel (C++) stays ahead on loopback: patched werift reaches ${f(ratio(c, 'werift', 'node-datachannel'), 2)}× of it.`);
+      out.push(`- node-datachannel (C++) stays ahead on loopback: patched werift reaches ${f(ratio(c, 'werift', 'node-datachannel'), 2)}× of it, with ${cpu(c, 'node-datachannel', 'sendCpuPerMB')} / ${cpu(c, 'node-datachannel', 'recvCpuPerMB')} ms of CPU per MB.`);
     }
   }
   const fifty = condLabels.find((c) => c.startsWith('50 ms RTT, 0 %'));
   if (fifty && VARIANTS.includes('werift') && VARIANTS.includes('node-datachannel')) {
     const r = ratio(fifty, 'werift', 'node-datachannel');
     const sf = VARIANTS.includes('send-file') ? `, send-file ${f(ratio(fifty, 'send-file', 'node-datachannel'), 2)}×` : '';
-    out.push(`- 50 ms RTT, no loss: raw werift (patched) ${f(med(fifty, 'werift', 'MBps'))} MB/s vs node-datachannel ${f(med(fifty, 'node-datachannel', 'MBps'))} MB/s: **${f(r, 2)}×**${sf} (target ≥ 0.5×: ${r >= 0.5 ? 'met' : 'missed'}).`);
+    out.push(`- 50 ms RTT, no loss: raw werift (patched) ${f(mbps(fifty, 'werift'))} MB/s vs node-datachannel ${f(mbps(fifty, 'node-datachannel'))} MB/s: **${f(r, 2)}×**${sf} (target ≥ 0.5×: ${r >= 0.5 ? 'met' : 'missed'}).`);
   }
-  const stalls = failures.length;
-  out.push(stalls === 0 ? '- No run stalled or failed.' : `- ${stalls} run(s) failed or stalled (no progress for ${STALL_MS / 1000} s): ${failures.map((x) => `${x.variant} @ ${x.condition} run ${x.run}: ${x.why}`).join('; ')}.`);
+  for (const c of condLabels.filter((l) => l.endsWith(', 1 % loss'))) {
+    const cells = VARIANTS.map((v) => `${v} ${f(mbps(c, v))}`).join(', ');
+    out.push(`- ${c}: ${cells} MB/s.`);
+  }
+  out.push(failures.length === 0 ? '- No run stalled or failed.' : `- ${failures.length} run(s) failed or stalled (no progress for ${STALL_MS / 1000} s): ${failures.map((x) => `${x.variant} @ ${x.condition} run ${x.run}: ${x.why}`).join('; ')}.`);
   return out;
 }
 
-const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}`;
-const header = `${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${machine}, Node ${process.version}, werift ${pkgVersion(ROOT, 'werift')} (patched: patches/; stock: the same with the patches reversed), node-datachannel ${pkgVersion(ROOT, 'node-datachannel')}.
-Command: \`npx tsx bench/datachannel/run.ts --runs ${RUNS} --mib ${values.mib} --conditions ${values.conditions} --cap ${values.cap}\` (as root, after \`npm run build\`).
-Load: load average ${loadavgBefore.map((x) => x.toFixed(1)).join(' ')} at the start, ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the end; other processes kept ${f(median(loads), 2)} cores busy (median of the 1 s samples before each run, range ${f(Math.min(...loads), 2)}–${f(Math.max(...loads), 2)}) of ${cpus().length}. Compare ratios within this run, not absolute figures.`;
+const header = `${machineHeader(info)}. werift patched = node_modules/werift with patches/; stock = the same with the patches reversed.
+Command: \`${commandLine()}\` (as root, after \`npm run build\`).
+${formatLoad(load)} Compare ratios within this run, not absolute figures.`;
 
 const perCondition = condLabels.map((c) => `#### ${c}\n\n${conditionTable(c)}`).join('\n\n');
-const report = `${header}\n\n${matrix}\n\n${findings().join('\n')}\n\n${perCondition}\n`;
-process.stdout.write(report);
+process.stdout.write(`${header}\n\n${matrix}\n\n${findings().join('\n')}\n\n${perCondition}\n`);
 
 if (!values['no-write']) {
-  const section = `<!-- bench:datachannel -->
-### Data channel: send-file vs raw werift (patched and stock) vs node-datachannel, on loopback and with latency/loss
+  writeResultsSection(
+    '<!-- bench:datachannel -->',
+    `### Data channel: send-file vs raw werift (patched and stock) vs node-datachannel, on loopback and with latency/loss
 
 ${header}
 
-${values.mib} MiB per transfer, median of ${RUNS} interleaved runs per variant and condition, sender on CPU 0, receiver on
-CPU 1. Loopback: 127.0.0.1. Latency/loss: two network namespaces joined by bench/netem's relay (RTT/2 each way, loss
-on UDP packets in each direction). A run with no progress for ${STALL_MS / 1000} s counts as failed; a run still going after
-${values.cap} s is measured over what it moved so far (marked *). MB/s is the receiver's bytes over the time since the data
-channel opened; CPU per MB is each side's CPU over the transfer (send-file: its processes' CPU minus that of a 1-byte
-transfer in the same condition, i.e. without start-up, signaling and handshakes).
+${values.mib} MiB per transfer, ${RUNS} interleaved runs per variant and condition, sender on CPU 0, receiver on CPU 1.
+Loopback: 127.0.0.1. Latency/loss: two network namespaces joined by bench/netem's relay (RTT/2 each way, loss on UDP
+packets in each direction). A run with no progress for ${STALL_MS / 1000} s counts as failed; a run still going after ${values.cap} s is
+measured over what it moved so far (marked *). MB/s is the receiver's bytes over the time since the data channel
+opened; the tables give the median run by MB/s and that run's CPU per MB, each side's CPU over the transfer
+(send-file: its processes' CPU minus that of a 1-byte transfer in the same condition, i.e. without start-up, signaling
+and handshakes).
 
-MB/s (median):
+MB/s of the median run:
 
 ${matrix}
 
 ${findings().join('\n')}
 
 ${perCondition}
-`;
-  const resultsPath = join(ROOT, 'bench/RESULTS.md');
-  const text = readFileSync(resultsPath, 'utf8');
-  const start = text.indexOf('<!-- bench:datachannel -->');
-  const next = text.indexOf('<!-- bench:', start + 5);
-  writeFileSync(resultsPath, text.slice(0, start) + section + '\n' + (next >= 0 ? text.slice(next) : ''));
+`,
+  );
   process.stderr.write('bench/RESULTS.md updated\n');
 }

@@ -1,6 +1,6 @@
 /**
  * Whether the werift rtc-cli loads carries rtc-cli's performance patches (patches/werift+<version>+NNN+<name>.patch,
- * applied at install by scripts/postinstall.mjs with patch-package; patches/README.md says what each one changes).
+ * applied at install by patches/postinstall.mjs with patch-package; patches/README.md says what each one changes).
  *
  * patch-package records what it applied in `<werift>/.patch-package.json`: each patch file's name and the SHA-256 of
  * its content. This compares that record with the patch files this package ships, so a werift of another version, an
