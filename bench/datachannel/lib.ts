@@ -23,6 +23,12 @@ export interface Measured {
   write(s: string): void;
   /** Signal the whole process group (ip netns exec / taskset / time exec or fork into it). */
   kill(signal: NodeJS.Signals): void;
+  /**
+   * SIGINT to the group, SIGKILL 5 s later if it is still there. Node exits on SIGINT and /usr/bin/time (which ignores
+   * it) reaps it, so its CPU still counts as this benchmark's own in bench/lib's load figures; after a SIGKILL of time
+   * the orphan would be reaped by init and counted as "other" load.
+   */
+  interrupt(): void;
 }
 
 /** Run `argv` pinned to `cpu` under /usr/bin/time, optionally inside a namespace (`prefix`, e.g. ip netns exec). */
@@ -37,8 +43,10 @@ export function measured(cpu: number, argv: string[], o: { prefix?: string[]; on
   });
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdin.on('error', () => {});
+  let exited = false;
   const done = new Promise<ProcResult>((resolve) =>
     child.on('close', (code, signal) => {
+      exited = true;
       const m = /TIME ([\d.]+) ([\d.]+) (\d+)/.exec(stderr);
       resolve({
         code,
@@ -50,15 +58,20 @@ export function measured(cpu: number, argv: string[], o: { prefix?: string[]; on
       });
     }),
   );
+  const kill = (signal: NodeJS.Signals): void => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // already gone
+    }
+  };
   return {
     done,
     write: (s) => void child.stdin.write(s),
-    kill: (signal) => {
-      try {
-        process.kill(-child.pid!, signal);
-      } catch {
-        // already gone
-      }
+    kill,
+    interrupt: () => {
+      kill('SIGINT');
+      setTimeout(() => !exited && kill('SIGKILL'), 5_000).unref();
     },
   };
 }

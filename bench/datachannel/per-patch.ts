@@ -69,7 +69,7 @@ async function pair(weriftDir: string): Promise<Omit<Sample, 'otherLoad'>> {
   const args = (role: string): string[] => [process.execPath, TSX, PEER, '--impl', 'werift', '--role', role, '--bytes', String(BYTES), '--werift', weriftDir];
   const final: Record<string, { bytes: number; seconds: number; cpuSeconds: number }> = {};
   const procs: ReturnType<typeof measured>[] = [];
-  const watch = new Watch({ stallMs: 10_000, setupMs: 60_000, capMs: 600_000 }, () => procs.forEach((p) => p.kill('SIGKILL')));
+  const watch = new Watch({ stallMs: 10_000, setupMs: 60_000, capMs: 600_000 }, () => procs.forEach((p) => p.interrupt()));
   const onLine = (role: string, other: () => ReturnType<typeof measured>) => (l: string): void => {
     if (l.startsWith('{"sig"')) other().write(l + '\n');
     else if (l.startsWith('{"progress"') && role === 'recv') watch.progress((JSON.parse(l) as { progress: { bytes: number } }).progress.bytes);

@@ -109,7 +109,7 @@ async function rawOnce(variant: Variant, place: Place, stockDir: string): Promis
   const last: Record<'send' | 'recv', SideProgress | undefined> = { send: undefined, recv: undefined };
   const final: Record<'send' | 'recv', SideProgress | undefined> = { send: undefined, recv: undefined };
   const procs: ReturnType<typeof measured>[] = [];
-  const watch = new Watch({ stallMs: STALL_MS, setupMs: SETUP_MS, capMs: CAP_MS }, () => procs.forEach((p) => p.kill('SIGKILL')));
+  const watch = new Watch({ stallMs: STALL_MS, setupMs: SETUP_MS, capMs: CAP_MS }, () => procs.forEach((p) => p.interrupt()));
   const onLine = (role: 'send' | 'recv', peer: () => ReturnType<typeof measured>) => (l: string): void => {
     if (DEBUG) process.stderr.write(`[${variant} ${role}] ${l.slice(0, 160)}\n`);
     if (l.startsWith('{"sig"')) peer().write(l + '\n');
@@ -151,8 +151,8 @@ async function sendFileOnce(place: Place, src: string, dir: string, tag: string)
   let lastProgress: CliProgress | undefined;
   let result: CliResult | undefined;
   const procs: ReturnType<typeof measured>[] = [];
-  // SIGINT (not SIGKILL) so that rtc-cli exits and /usr/bin/time still reports its CPU.
-  const watch = new Watch({ stallMs: STALL_MS, setupMs: SETUP_MS, capMs: CAP_MS }, () => procs.forEach((p) => p.kill('SIGINT')));
+  // interrupt(): rtc-cli exits on SIGINT and /usr/bin/time still reports its CPU.
+  const watch = new Watch({ stallMs: STALL_MS, setupMs: SETUP_MS, capMs: CAP_MS }, () => procs.forEach((p) => p.interrupt()));
   const recv = measured(1, [process.execPath, BIN, 'recv-file', ...flags('b'), '--out', out], {
     prefix: place.prefix('b'),
     onLine: (l) => {
@@ -236,13 +236,25 @@ const results = new Map<string, Map<Variant, Sample[]>>();
 const failures: Failure[] = [];
 const info = machineInfo({ packages: ['werift', 'node-datachannel', 'patch-package'] });
 const monitor = startLoadMonitor();
+/** The relay restarts for each condition (its counters with it): summed here before each restart and at the end. */
+const relay = { packets: 0, cpuSeconds: 0, lost: 0, overflow: 0 };
+const addRelayStats = async (n: Netem): Promise<void> => {
+  const st = await n.stats();
+  relay.packets += st.aToB.forwarded + st.bToA.forwarded;
+  relay.cpuSeconds += st.cpuSeconds;
+  relay.lost += st.aToB.lost + st.bToA.lost;
+  relay.overflow += st.aToB.overflow + st.bToA.overflow;
+};
 let net: Netem | undefined;
 
 try {
   for (const cond of conditions) {
     if (cond.netem) {
       if (!net) net = await createNetem(cond.netem);
-      else await net.setConditions(cond.netem);
+      else {
+        await addRelayStats(net);
+        await net.setConditions(cond.netem);
+      }
     }
     const { place, close } = cond.netem ? await netemPlace(net!) : await loopbackPlace();
     const byVariant = new Map<Variant, Sample[]>(VARIANTS.map((v) => [v, []]));
@@ -280,8 +292,11 @@ try {
     }
   }
 } finally {
-  const relay = await net?.destroy();
-  if (relay) process.stderr.write(`netem relay: ${JSON.stringify(relay)}\n`);
+  if (net) {
+    await addRelayStats(net);
+    await net.destroy();
+    process.stderr.write(`netem relay, all conditions: ${JSON.stringify(relay)}\n`);
+  }
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -346,6 +361,9 @@ function findings(): string[] {
   for (const c of condLabels.filter((l) => l.endsWith(', 1 % loss'))) {
     const cells = VARIANTS.map((v) => `${v} ${f(mbps(c, v))}`).join(', ');
     out.push(`- ${c}: ${cells} MB/s.`);
+  }
+  if (relay.packets > 0) {
+    out.push(`- The netem relay forwarded ${fmt(relay.packets, 0)} packets in all latency runs with ${fmt(relay.cpuSeconds, 1)} s of CPU (${fmt((relay.cpuSeconds / relay.packets) * 1e6, 1)} µs each; its ceiling: \`bench:netem\`), and dropped ${fmt(relay.lost, 0)} as the configured loss, ${fmt(relay.overflow, 0)} for a full queue.`);
   }
   out.push(failures.length === 0 ? '- No run stalled or failed.' : `- ${failures.length} run(s) failed or stalled (no progress for ${STALL_MS / 1000} s): ${failures.map((x) => `${x.variant} @ ${x.condition} run ${x.run}: ${x.why}`).join('; ')}.`);
   return out;
