@@ -57,6 +57,7 @@ export function summarize(
     selectedPair: session.selectedPair,
     setupMs: session.setupMs,
     werift: weriftPatchState(),
+    authenticated: session.authenticated,
   };
 }
 

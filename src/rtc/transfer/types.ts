@@ -58,6 +58,8 @@ export interface TransferResult {
   setupMs: number;
   /** The werift this run used and whether rtc-cli's performance patches are applied to it (patches/README.md). */
   werift: WeriftPatchState;
+  /** True when the peer proved it knows the code (docs/peer-auth.md); false for --room and --manual sessions. */
+  authenticated: boolean;
 }
 
 /** The peer session's options, passed through to connectPeer untouched, plus what the transfer adds. */
