@@ -6,6 +6,7 @@
 #   chromium ffmpeg   real browser against the companion page; ffprobe judges recordings
 #   mkvtoolnix        mkvinfo: a second, independent judge of the WebM/Matroska files record writes
 #   openssl           certificates for TLS tests
+#   gcc time          benchmarks only: bench/netem's delay/loss relay is C; bench/datachannel measures with /usr/bin/time
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -19,6 +20,8 @@ have chromium || need+=(chromium)
 have ffprobe || need+=(ffmpeg)
 have mkvinfo || need+=(mkvtoolnix)
 have openssl || need+=(openssl)
+have gcc || have cc || need+=(gcc)
+[ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-test-deps: everything present"
   exit 0
