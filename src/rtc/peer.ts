@@ -24,6 +24,7 @@ import {
 } from './peer-connection.js';
 import { deferred } from './deferred.js';
 import { encodeManualLine, linesOf, readManualLine, type ManualKind } from './manual-signal.js';
+import { bundleRemoteCandidate, bundleRemoteDescription } from './sdp-bundle.js';
 
 export type { SelectedPair } from './peer-connection.js';
 
@@ -381,7 +382,8 @@ export async function connectPeer(opts: PeerSessionOptions): Promise<PeerSession
 /** setRemoteDescription, with werift's bare Errors about a bad remote SDP turned into RTC_ERR_PROTOCOL. */
 async function applyRemote(pc: RTCPeerConnection, type: 'offer' | 'answer', sdp: string): Promise<void> {
   try {
-    await pc.setRemoteDescription({ type, sdp });
+    // RFC 8843 BUNDLE as the remote means it (bundle-only sections, per-section ICE credentials): src/rtc/sdp-bundle.ts
+    await pc.setRemoteDescription({ type, sdp: bundleRemoteDescription(pc, sdp) });
   } catch (e) {
     throw new RtcError('RTC_ERR_PROTOCOL', `the peer's ${type} was not accepted: ${(e as Error)?.message || 'invalid SDP'}`, { cause: e });
   }
@@ -440,8 +442,10 @@ function startTrickle(pc: RTCPeerConnection, iceAddress: string | undefined): Tr
   let remoteSet = false;
   const apply = async (c: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null }): Promise<void> => {
     if (!c.candidate) return; // end-of-candidates from a browser
+    const r = bundleRemoteCandidate(pc, c); // to the BUNDLE tag's transport, or dropped (RFC 8843 §10)
+    if (!r) return;
     try {
-      await pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid ?? undefined, sdpMLineIndex: c.sdpMLineIndex ?? undefined });
+      await pc.addIceCandidate({ candidate: r.candidate, sdpMid: r.sdpMid ?? undefined, sdpMLineIndex: r.sdpMLineIndex ?? undefined });
     } catch {
       // A candidate we cannot use (unknown mid, a protocol werift lacks) is not fatal: ICE uses the others.
     }
