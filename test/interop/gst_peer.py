@@ -30,10 +30,10 @@ from rtc_signal import PeerError, Room, emit, is_payload  # noqa: E402
 
 VIDEO_PT, AUDIO_PT = 96, 97
 SOURCES = {
-    "video": "videotestsrc is-live=true pattern=ball num-buffers={n} ! video/x-raw,width=320,height=240,framerate=30/1 "
-    "! vp8enc deadline=1 keyframe-max-dist=60 ! rtpvp8pay pt={pt} ! application/x-rtp,media=video,encoding-name=VP8,payload={pt} ! w.",
-    "audio": "audiotestsrc is-live=true wave=sine num-buffers={n} samplesperbuffer=960 ! audio/x-raw,rate=48000,channels=1 "
-    "! audioconvert ! opusenc frame-size=20 ! rtpopuspay pt={pt} ! application/x-rtp,media=audio,encoding-name=OPUS,payload={pt} ! w.",
+    "video": "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 "
+    "! vp8enc name=enc_video deadline=1 keyframe-max-dist=60 ! rtpvp8pay pt={pt} ! application/x-rtp,media=video,encoding-name=VP8,payload={pt} ! w.",
+    "audio": "audiotestsrc is-live=true wave=sine samplesperbuffer=960 ! audio/x-raw,rate=48000,channels=1 "
+    "! audioconvert ! opusenc name=enc_audio frame-size=20 ! rtpopuspay pt={pt} ! application/x-rtp,media=audio,encoding-name=OPUS,payload={pt} ! w.",
 }
 RECV_CAPS = {
     "video": f"application/x-rtp,media=video,encoding-name=VP8,payload={VIDEO_PT},clock-rate=90000",
@@ -46,15 +46,13 @@ class GstPeer:
         self.a, self.loop = a, loop
         self.offer = asyncio.get_running_loop().create_future()
         self.connected = asyncio.Event()
-        self.eos = asyncio.Event()
         self.candidates = asyncio.Queue()
         self.counts = {}
         Gst.init(None)
         desc = ["webrtcbin name=w bundle-policy=max-bundle"]
         if a.mode == "send-media":
             for k in a.kinds:
-                n = round(a.seconds * (30 if k == "video" else 50))
-                desc.append(SOURCES[k].format(n=n, pt=VIDEO_PT if k == "video" else AUDIO_PT))
+                desc.append(SOURCES[k].format(pt=VIDEO_PT if k == "video" else AUDIO_PT))
         parsed = Gst.parse_launch(" ".join(desc))
         if isinstance(parsed, Gst.Pipeline):
             self.pipe = parsed
@@ -70,10 +68,24 @@ class GstPeer:
         self.w.connect("on-negotiation-needed", self._on_negotiation_needed)
         self.w.connect("on-ice-candidate", self._on_ice_candidate)
         self.w.connect("notify::connection-state", self._on_state)
+        # Live sources run from PLAYING on (webrtcbin needs their caps to offer), but only the frames encoded between
+        # "connected" and "stop" go out, and are counted: one encoder buffer is one frame (VP8, or 20 ms of Opus).
+        self.sending = False
+        self.sent = {}
+        if a.mode == "send-media":
+            for k in a.kinds:
+                self.sent[k] = 0
+                pad = self.pipe.get_by_name(f"enc_{k}").get_static_pad("src")
+                pad.add_probe(Gst.PadProbeType.BUFFER, self._gate, k)
         bus = self.pipe.get_bus()
         bus.add_signal_watch()
-        bus.connect("message::eos", lambda *_: self._call(self.eos.set))
         bus.connect("message::error", lambda _b, m: self._call(self._fail, m.parse_error()[0].message))
+
+    def _gate(self, _pad, _info, kind):
+        if not self.sending:
+            return Gst.PadProbeReturn.DROP
+        self.sent[kind] += 1
+        return Gst.PadProbeReturn.OK
 
     def _call(self, fn, *args):
         self.loop.call_soon_threadsafe(fn, *args)
@@ -185,9 +197,14 @@ async def run(a):
         await asyncio.wait_for(peer.connected.wait(), a.timeout)
         emit("connected")
         if a.mode == "send-media":
-            await asyncio.wait([asyncio.ensure_future(peer.eos.wait()), asyncio.ensure_future(gone.wait())], timeout=a.seconds + a.timeout, return_when=asyncio.FIRST_COMPLETED)
-            await asyncio.sleep(0.5)
-            result = {"sent": {k: round(a.seconds * (30 if k == "video" else 50)) for k in a.kinds}, "receiverLeft": gone.is_set()}
+            peer.sending = True
+            try:
+                await asyncio.wait_for(gone.wait(), a.seconds)
+            except asyncio.TimeoutError:
+                pass
+            peer.sending = False
+            await asyncio.sleep(1.0)  # NACKs for the last frames can still be answered
+            result = {"sent": dict(peer.sent), "receiverLeft": gone.is_set()}
         else:
             await asyncio.wait_for(gone.wait(), a.seconds + a.timeout)
             result = {k: {"frames": n} for k, n in peer.counts.items()}
