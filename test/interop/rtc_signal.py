@@ -225,6 +225,7 @@ class Session:
             emit("offer-received", sdp=offer["sdp"])
             await self._set_remote("offer", offer["sdp"])
             await self.pc.setLocalDescription(await self.pc.createAnswer())
+            emit("answer-sent", sdp=self.pc.localDescription.sdp)
             await self.room.relay(self.remote, {"kind": "answer", "sdp": self.pc.localDescription.sdp})
         emit("negotiated", role=self.role)
 
