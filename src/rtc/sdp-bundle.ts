@@ -64,11 +64,16 @@ interface Transport {
   setup?: Media['setup'];
 }
 
+/** sdp-transform turns values that look like integers into numbers (`a=ice-ufrag:9117` → 9117): back to text. */
+function text(v: unknown): string | undefined {
+  return v === undefined || v === null ? undefined : String(v);
+}
+
 function transportOf(s: Session, m: Media): Transport {
   return {
-    ufrag: m.iceUfrag ?? s.iceUfrag,
-    pwd: m.icePwd ?? s.icePwd,
-    iceOptions: m.iceOptions ?? s.iceOptions,
+    ufrag: text(m.iceUfrag ?? s.iceUfrag),
+    pwd: text(m.icePwd ?? s.icePwd),
+    iceOptions: text(m.iceOptions ?? s.iceOptions),
     fingerprint: m.fingerprint ?? s.fingerprint,
     setup: m.setup ?? s.setup,
   };

@@ -166,6 +166,14 @@ describe('normalizeBundle: answers', () => {
     expect(n.notes).toEqual([]);
   });
 
+  it('keeps a trickled candidate whose ufrag is all digits (sdp-transform parses a=ice-ufrag:9117 as a number)', () => {
+    // werift's 4-hex-digit ufrags are all digits about one time in seven: this dropped the only relay candidate.
+    const sdp = fixture('werift-answer.sdp').replace(/a=ice-ufrag:\S+/g, 'a=ice-ufrag:9117');
+    const c = 'candidate:1 1 udp 16777215 127.0.0.1 50095 typ relay raddr 127.0.0.1 rport 59952 generation 0 ufrag 9117';
+    expect(routeCandidate(normalizeBundle(sdp), { candidate: c, sdpMid: '0', sdpMLineIndex: 0 })).toEqual({ candidate: c, sdpMid: '0', sdpMLineIndex: 0 });
+    expect(routeCandidate(normalizeBundle(sdp), { candidate: c.replace('9117', '9118'), sdpMid: '0', sdpMLineIndex: 0 })).toBeUndefined();
+  });
+
   it('remaps a candidate trickled for any bundled mid of a one-credential description to the tag (§10)', () => {
     const n = normalizeBundle(fixture('aiortc-answer.sdp'));
     const c = 'candidate:9 1 udp 2130706431 198.18.0.1 40000 typ host';
