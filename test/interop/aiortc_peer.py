@@ -24,7 +24,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection  # noqa: E402
 
 import rtc_file  # noqa: E402
 import rtc_media  # noqa: E402
-from rtc_signal import PeerError, Session, emit  # noqa: E402
+from rtc_signal import Session, emit, run_main  # noqa: E402
 
 
 def parse_args(argv):
@@ -137,12 +137,7 @@ async def run(a):
 def main(argv):
     a = parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if a.verbose else logging.WARNING, stream=sys.stderr)
-    try:
-        asyncio.run(run(a))
-    except (PeerError, asyncio.TimeoutError, OSError) as e:
-        emit("error", message=f"{type(e).__name__}: {e}")
-        return 1
-    return 0
+    return run_main(run(a))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ gi.require_version("GstWebRTC", "1.0")
 gi.require_version("GstSdp", "1.0")
 from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: E402
 
-from rtc_signal import PeerError, Room, emit, is_payload  # noqa: E402
+from rtc_signal import PeerError, Room, emit, is_payload, run_main  # noqa: E402
 
 VIDEO_PT, AUDIO_PT = 96, 97
 SOURCES = {
@@ -71,6 +71,7 @@ class GstPeer:
         # Live sources run from PLAYING on (webrtcbin needs their caps to offer), but only the frames encoded between
         # "connected" and "stop" go out, and are counted: one encoder buffer is one frame (VP8, or 20 ms of Opus).
         self.sending = False
+        self.remote_set = False
         self.sent = {}
         if a.mode == "send-media":
             for k in a.kinds:
@@ -163,6 +164,7 @@ async def run(a):
     peer = GstPeer(a, loop)
     gone = asyncio.Event()
     answered = loop.create_future()
+    early = []  # trickled candidates that came before the answer was applied
     peer.pipe.set_state(Gst.State.PLAYING)
     try:
         offer = await asyncio.wait_for(peer.offer, a.timeout)
@@ -184,8 +186,12 @@ async def run(a):
                 d = m["data"]
                 if d["kind"] == "answer" and not answered.done():
                     answered.set_result(d["sdp"])
-                elif d["kind"] == "candidate" and answered.done():
-                    peer.add_candidate(d)
+                elif d["kind"] == "candidate":
+                    # peer-signaling.md: queue candidates until the remote description is set, then apply in order
+                    if peer.remote_set:
+                        peer.add_candidate(d)
+                    else:
+                        early.append(d)
                 elif d["kind"] == "bye":
                     gone.set()
             gone.set()
@@ -194,6 +200,9 @@ async def run(a):
         answer = await asyncio.wait_for(answered, a.timeout)
         emit("answer-received", sdp=answer)
         peer.set_answer(answer)
+        peer.remote_set = True
+        for d in early:
+            peer.add_candidate(d)
         await asyncio.wait_for(peer.connected.wait(), a.timeout)
         emit("connected")
         if a.mode == "send-media":
@@ -233,12 +242,7 @@ def main(argv):
     p.add_argument("--timeout", type=float, default=30.0)
     a = p.parse_args(argv)
     a.kinds = [k for k in a.kinds.split(",") if k in ("video", "audio")]
-    try:
-        asyncio.run(run(a))
-    except (PeerError, asyncio.TimeoutError, OSError) as e:
-        emit("error", message=f"{type(e).__name__}: {e}")
-        return 1
-    return 0
+    return run_main(run(a))
 
 
 if __name__ == "__main__":

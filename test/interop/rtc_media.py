@@ -60,29 +60,8 @@ def read_frame_number(img):
     return n
 
 
-class PatternVideo(MediaStreamTrack):
-    kind = "video"
-
-    def __init__(self, clock, frames, fps=30, width=320, height=240):
-        super().__init__()
-        self.clock, self.frames, self.fps, self.width, self.height = clock, frames, fps, width, height
-        self.sent = 0
-
-    async def recv(self):
-        n = self.sent
-        if n >= self.frames:
-            self.stop()
-            raise MediaStreamError
-        await self.clock.wait_until(n / self.fps)
-        frame = av.VideoFrame.from_ndarray(pattern_frame(n, self.width, self.height), format="rgb24")
-        frame.pts = n * VIDEO_CLOCK // self.fps
-        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
-        self.sent += 1
-        return frame
-
-
-class SineAudio(MediaStreamTrack):
-    kind = "audio"
+class PacedTrack(MediaStreamTrack):
+    """`frames` frames, frame n due `due(n)` seconds after the shared clock's start; then the track ends."""
 
     def __init__(self, clock, frames):
         super().__init__()
@@ -94,14 +73,42 @@ class SineAudio(MediaStreamTrack):
         if n >= self.frames:
             self.stop()
             raise MediaStreamError
-        await self.clock.wait_until(n * AUDIO_SAMPLES / AUDIO_RATE)
+        await self.clock.wait_until(self.due(n))
+        frame = self.make(n)
+        self.sent += 1
+        return frame
+
+
+class PatternVideo(PacedTrack):
+    kind = "video"
+
+    def __init__(self, clock, frames, fps=30, width=320, height=240):
+        super().__init__(clock, frames)
+        self.fps, self.width, self.height = fps, width, height
+
+    def due(self, n):
+        return n / self.fps
+
+    def make(self, n):
+        frame = av.VideoFrame.from_ndarray(pattern_frame(n, self.width, self.height), format="rgb24")
+        frame.pts = n * VIDEO_CLOCK // self.fps
+        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        return frame
+
+
+class SineAudio(PacedTrack):
+    kind = "audio"
+
+    def due(self, n):
+        return n * AUDIO_SAMPLES / AUDIO_RATE
+
+    def make(self, n):
         t = (np.arange(AUDIO_SAMPLES) + n * AUDIO_SAMPLES) / AUDIO_RATE
         samples = (np.sin(2 * math.pi * 440 * t) * 8000).astype(np.int16).reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
         frame.sample_rate = AUDIO_RATE
         frame.pts = n * AUDIO_SAMPLES
         frame.time_base = fractions.Fraction(1, AUDIO_RATE)
-        self.sent += 1
         return frame
 
 

@@ -27,6 +27,16 @@ class PeerError(Exception):
     """A failure the harness reports as {"event":"error"} (exit 1)."""
 
 
+def run_main(coro):
+    """Run a peer to its end: 0 after its result, 1 with an {"event":"error"} line for an expected failure."""
+    try:
+        asyncio.run(coro)
+    except (PeerError, asyncio.TimeoutError, OSError) as e:
+        emit("error", message=f"{type(e).__name__}: {e}")
+        return 1
+    return 0
+
+
 def emit(event, **fields):
     """One NDJSON line on stdout: what the test harness reads."""
     sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
