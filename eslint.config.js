@@ -15,7 +15,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/rtc/**/*.ts', 'src/signaling/**/*.ts', 'src/diagnostics/**/*.ts'],
+    files: ['src/rtc/**/*.ts', 'src/signaling/**/*.ts', 'src/diagnostics/**/*.ts', 'src/stun/**/*.ts', 'src/turn/**/*.ts'],
     rules: {
       'no-console': 'error',
       'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'library code never exits; throw RtcError' }],

@@ -9,21 +9,43 @@
  *
  *   npm run build && npx tsx bench/diagnostics/nat-probe.ts            # REPS=3 by default; needs root
  *   REPS=5 npx tsx bench/diagnostics/nat-probe.ts --no-write           # do not touch bench/RESULTS.md
+ *   REPS=1 MODES=default,open npx tsx bench/diagnostics/nat-probe.ts --no-write   # a quick check of the script
  *
- * Writes the part of bench/RESULTS.md between `<!-- bench:diagnostics -->` and `<!-- bench:diagnostics-turn -->`
- * (the turn-check figures live below that second anchor and are left alone).
+ * Reports with the rules of bench/lib (median, computed prose, measured load). Writes the part of bench/RESULTS.md
+ * between `<!-- bench:diagnostics -->` and `<!-- bench:diagnostics-turn -->` (the turn-check section).
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync, existsSync, renameSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { BIN } from '../../test/helpers/cli.js';
 import { createNatLab, DEBIAN_STUN, LAN_CLIENT, PUB_PRIMARY, type NatLab, type NatMode } from '../../test/helpers/natlab.js';
+import {
+  commandLine,
+  fmt,
+  formatLoad,
+  loadBetween,
+  machineHeader,
+  machineInfo,
+  mdTable,
+  median,
+  sampleCpu,
+  startLoadMonitor,
+  writeResultsSection,
+} from '../lib/index.js';
 
 const REPS = Number(process.env.REPS ?? 3);
-const MODES: NatMode[] = ['default', 'symmetric', 'address-dependent', 'full-cone', 'restricted-cone', 'blocked', 'open', 'firewall'];
-const RESULTS = fileURLToPath(new URL('../RESULTS.md', import.meta.url));
+const ALL_MODES: NatMode[] = ['default', 'symmetric', 'address-dependent', 'full-cone', 'restricted-cone', 'blocked', 'open', 'firewall'];
+const MODES = process.env.MODES ? (process.env.MODES.split(',') as NatMode[]) : ALL_MODES;
 const ANCHOR = '<!-- bench:diagnostics -->';
-const TURN_ANCHOR = '<!-- bench:diagnostics-turn -->';
+/** What each lab mode is (test/helpers/natlab.ts, NAT_RULES): the natType a correct classifier reports. */
+const LAB_NAT_TYPE: Record<NatMode, string> = {
+  default: 'port-restricted-cone',
+  symmetric: 'symmetric',
+  'address-dependent': 'symmetric',
+  'full-cone': 'full-cone',
+  'restricted-cone': 'restricted-cone',
+  blocked: 'udp-blocked',
+  open: 'open',
+  firewall: 'symmetric-udp-firewall',
+};
 
 interface Tool {
   name: string;
@@ -61,111 +83,109 @@ const TOOLS: Tool[] = [
   },
 ];
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+interface Cell {
+  mode: NatMode;
+  tool: string;
+  /** Median wall time of REPS fresh processes. */
+  ms: number;
+  times: number[];
+  /** Every distinct verdict the runs printed (more than one: the tool flapped). */
+  verdicts: string[];
 }
 
-function version(cmd: string, args: string[]): string {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]!.trim();
-  } catch (e) {
-    const out = String((e as { stdout?: string }).stdout ?? '') + String((e as { stderr?: string }).stderr ?? '');
-    return out.split('\n').find((l) => l.trim())?.trim() ?? 'unknown';
+async function measure(lab: NatLab): Promise<{ cells: Cell[]; otherByMode: Map<NatMode, number>; nodeStartMs: number }> {
+  const cells: Cell[] = [];
+  const otherByMode = new Map<NatMode, number>();
+  for (const mode of MODES) {
+    const before = sampleCpu();
+    for (const tool of TOOLS) {
+      const times: number[] = [];
+      const verdicts = new Set<string>();
+      for (let i = 0; i < REPS; i++) {
+        lab.setMode(mode); // fresh conntrack for every run: no tool profits from another's bindings
+        const t0 = performance.now();
+        const r = await lab.exec(lab.client, tool.cmd, 60_000);
+        times.push(performance.now() - t0);
+        verdicts.add(tool.verdict(r.stdout, r.code));
+      }
+      const cell = { mode, tool: tool.name, ms: median(times), times, verdicts: [...verdicts] };
+      cells.push(cell);
+      process.stdout.write(`${mode.padEnd(18)} ${tool.name.padEnd(24)} ${String(Math.round(cell.ms)).padStart(6)} ms  ${cell.verdicts.join(' / ')}\n`);
+    }
+    otherByMode.set(mode, loadBetween(before, sampleCpu()).otherCores);
   }
+  // Start-up reference: a bare Node process in the same namespace.
+  const starts: number[] = [];
+  for (let i = 0; i < Math.max(REPS, 5); i++) {
+    const t0 = performance.now();
+    await lab.exec(lab.client, [process.execPath, '-e', '0'], 30_000);
+    starts.push(performance.now() - t0);
+  }
+  return { cells, otherByMode, nodeStartMs: median(starts) };
+}
+
+function section(cells: Cell[], otherByMode: Map<NatMode, number>, nodeStartMs: number, load: string): string {
+  const cell = (mode: NatMode, tool: Tool): Cell => cells.find((c) => c.mode === mode && c.tool === tool.name)!;
+  const [rtc, nd, stun] = TOOLS as [Tool, Tool, Tool];
+  const rows = MODES.map((m) => {
+    const a = cell(m, rtc);
+    const b = cell(m, nd);
+    const c = cell(m, stun);
+    const correct = a.verdicts.every((v) => v.startsWith(`${LAB_NAT_TYPE[m]} (`));
+    return [m, `${fmt(a.ms)} ms`, `${fmt(b.ms)} ms`, `${(a.ms / b.ms).toFixed(2)}×`, `${fmt(c.ms)} ms`, `${a.verdicts.join(' / ')}${correct ? '' : ' **(wrong)**'}`, b.verdicts.join(' / '), c.verdicts.join(' / '), fmt(otherByMode.get(m), 2)];
+  });
+  const total = (t: Tool): number => MODES.reduce((s, m) => s + cell(m, t).ms, 0);
+  const fast = MODES.filter((m) => cell(m, rtc).ms / cell(m, nd).ms <= 0.5);
+  const slow = MODES.filter((m) => !fast.includes(m));
+  const right = MODES.filter((m) => cell(m, rtc).verdicts.every((v) => v.startsWith(`${LAB_NAT_TYPE[m]} (`)));
+  const answered = MODES.filter((m) => m === 'full-cone' || m === 'open');
+  return [
+    '',
+    '### nat-probe: wall time to a full verdict (RFC 5780 mapping + filtering), per NAT type',
+    '',
+    machineHeader(machineInfo({ tools: { coturn: ['turnserver', '--version'], 'Debian stun': [DEBIAN_STUN, '--version'] } })),
+    '',
+    `Median of ${REPS} run${REPS === 1 ? '' : 's'} per cell, each a fresh process inside the client namespace of the NAT lab`,
+    '(test/helpers/natlab.ts), conntrack flushed before every run. "other load" is the CPU (in cores) that processes',
+    'outside this benchmark used while that row was measured.',
+    `Command: \`npm run build && ${commandLine(['REPS', 'MODES'])}\` (root).`,
+    '',
+    mdTable(
+      ['NAT (lab mode)', 'rtc-cli nat-probe', 'turnutils_natdiscovery', 'ratio', 'Debian stun', 'rtc-cli verdict', 'natdiscovery verdict', 'stun verdict', 'other load'],
+      rows,
+      ['l', 'r', 'r', 'r', 'r', 'l', 'l', 'l', 'r'],
+    ),
+    '',
+    `Sum over the ${MODES.length} types: rtc-cli ${fmt(total(rtc))} ms, natdiscovery ${fmt(total(nd))} ms (${(total(rtc) / total(nd)).toFixed(2)}×), Debian stun ${fmt(total(stun))} ms.`,
+    `rtc-cli named the lab's NAT type in ${right.length} of ${MODES.length} types${right.length < MODES.length ? ` (wrong: ${MODES.filter((m) => !right.includes(m)).join(', ')})` : ''}.`,
+    `rtc-cli took at most half of natdiscovery's time in ${fast.length} of ${MODES.length} types${fast.length ? ` (${fast.join(', ')})` : ''}` +
+      `${slow.length ? `; not in ${slow.join(', ')}` : ''}.`,
+    `Start-up alone, \`node -e 0\` in the same namespace: ${fmt(nodeStartMs)} ms (median)` +
+      (answered.length ? `; in ${answered.join(' and ')} every test is answered at once, so the times there are mostly process start-up.` : '.'),
+    'Where a test gets no answer, the time is the wait for it: rtc-cli (no --timeout) waits up to 2 s for Test I, then',
+    'ten round trips of Test I clamped to 1–3 s for the mapping, filtering and hairpin tests, which run concurrently.',
+    '',
+    load,
+    '',
+  ].join('\n');
 }
 
 async function main(): Promise<void> {
   if (!existsSync(new URL('../../dist/cli.js', import.meta.url))) throw new Error('run `npm run build` first');
   const write = !process.argv.includes('--no-write');
+  const monitor = startLoadMonitor();
   const lab: NatLab = await createNatLab('bench');
-  const rows: Array<{ mode: NatMode; tool: string; ms: number; verdict: string }> = [];
-  let nodeStartMs = 0;
+  let m: Awaited<ReturnType<typeof measure>>;
   try {
-    for (const mode of MODES) {
-      for (const tool of TOOLS) {
-        const times: number[] = [];
-        let verdict = '';
-        for (let i = 0; i < REPS; i++) {
-          lab.setMode(mode); // fresh conntrack for every run: no tool profits from another's bindings
-          const t0 = performance.now();
-          const r = await lab.exec(lab.client, tool.cmd, 60_000);
-          times.push(performance.now() - t0);
-          verdict = tool.verdict(r.stdout, r.code);
-        }
-        const ms = median(times);
-        rows.push({ mode, tool: tool.name, ms, verdict });
-        process.stdout.write(`${mode.padEnd(18)} ${tool.name.padEnd(24)} ${String(Math.round(ms)).padStart(6)} ms  ${verdict}\n`);
-      }
-    }
-    // Start-up reference: a bare Node process in the same namespace.
-    const starts: number[] = [];
-    for (let i = 0; i < Math.max(REPS, 5); i++) {
-      const t0 = performance.now();
-      await lab.exec(lab.client, [process.execPath, '-e', '0'], 30_000);
-      starts.push(performance.now() - t0);
-    }
-    nodeStartMs = median(starts);
-    process.stdout.write(`bare node -e 0: ${Math.round(nodeStartMs)} ms\n`);
+    m = await measure(lab);
   } finally {
     await lab.destroy();
   }
-
-  const byMode = (mode: NatMode, tool: string): { ms: number; verdict: string } => rows.find((r) => r.mode === mode && r.tool === tool)!;
-  const table = [
-    '| NAT (lab mode) | rtc-cli nat-probe | turnutils_natdiscovery | ratio | Debian stun | rtc-cli verdict | natdiscovery verdict | stun verdict |',
-    '|---|---:|---:|---:|---:|---|---|---|',
-    ...MODES.map((m) => {
-      const a = byMode(m, TOOLS[0]!.name);
-      const b = byMode(m, TOOLS[1]!.name);
-      const c = byMode(m, TOOLS[2]!.name);
-      return `| ${m} | ${Math.round(a.ms)} ms | ${Math.round(b.ms)} ms | ${(a.ms / b.ms).toFixed(2)}× | ${Math.round(c.ms)} ms | ${a.verdict} | ${b.verdict} | ${c.verdict} |`;
-    }),
-  ];
-  const total = (tool: string): number => rows.filter((r) => r.tool === tool).reduce((s, r) => s + r.ms, 0);
-  const ratioAll = total(TOOLS[0]!.name) / total(TOOLS[1]!.name);
-  const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? 'unknown CPU';
-  const nproc = execFileSync('nproc', { encoding: 'utf8' }).trim();
-  const section = [
-    ANCHOR,
-    '### nat-probe: wall time to a full verdict (RFC 5780 mapping + filtering), per NAT type',
-    '',
-    `${new Date().toISOString().slice(0, 10)}, nproc ${nproc} (${cpu}), Node ${process.version}, ${version('turnserver', ['--version'])} (coturn),`,
-    `${version(DEBIAN_STUN, ['--version'])}. Machine shared with other jobs while measured. Median of ${REPS} runs per cell, each run`,
-    'a fresh process inside the client namespace of the NAT lab (test/helpers/natlab.ts), conntrack flushed before every run.',
-    `Command: \`npm run build && REPS=${REPS} npx tsx bench/diagnostics/nat-probe.ts\` (root).`,
-    '',
-    ...table,
-    '',
-    `Sum over the ${MODES.length} types: rtc-cli ${Math.round(total(TOOLS[0]!.name))} ms, natdiscovery ${Math.round(total(TOOLS[1]!.name))} ms (${ratioAll.toFixed(2)}×), Debian stun ${Math.round(total(TOOLS[2]!.name))} ms.`,
-    'Where a test gets no answer, the time is the per-test wait. rtc-cli (no --timeout): 2 s for Test I (only `blocked`',
-    'waits it out), then ten round trips of Test I clamped to 1-3 s (1 s in the lab), with the mapping, filtering and',
-    'hairpin tests running concurrently after Test I; natdiscovery waits 3 s per unanswered test, one after the other;',
-    'Debian stun waits about 1 s but cannot tell address-dependent from address-and-port-dependent mapping, and',
-    'natdiscovery reports no NAT (`open`, `firewall`) as endpoint-independent mapping. Where every test is answered',
-    `(\`full-cone\`, \`open\`) the time is process start-up: Node itself (\`node -e 0\` alone: ${Math.round(nodeStartMs)} ms, median, same namespace) against a`,
-    'small C binary, so the 0.5x target is met only where waiting dominates.',
-    '',
-    TURN_ANCHOR,
-  ].join('\n');
-
+  const text = section(m.cells, m.otherByMode, m.nodeStartMs, formatLoad(monitor.stop()));
+  process.stdout.write(`${text}\n`);
   if (!write) return;
-  const md = readFileSync(RESULTS, 'utf8');
-  const start = md.indexOf(ANCHOR);
-  if (start < 0) throw new Error(`${RESULTS} has no ${ANCHOR} anchor`);
-  const turnAt = md.indexOf(TURN_ANCHOR, start);
-  let end: number;
-  if (turnAt >= 0) end = turnAt + TURN_ANCHOR.length;
-  else {
-    const next = md.indexOf('<!-- bench:', start + ANCHOR.length);
-    end = next >= 0 ? next : md.length;
-  }
-  const rest = md.slice(end);
-  const out = md.slice(0, start) + section + (turnAt >= 0 ? rest : `\n\n${rest.replace(/^\n+/, '')}`);
-  // Write-then-rename: never leave a half-written RESULTS.md.
-  writeFileSync(`${RESULTS}.tmp`, out);
-  renameSync(`${RESULTS}.tmp`, RESULTS);
-  process.stdout.write(`updated ${RESULTS}\n`);
+  writeResultsSection(ANCHOR, text);
+  process.stdout.write('updated bench/RESULTS.md\n');
 }
 
 await main();

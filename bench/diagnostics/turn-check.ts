@@ -14,31 +14,35 @@
  *   npm run build && npx tsx bench/diagnostics/turn-check.ts              # REPS=5 by default
  *   REPS=3 npx tsx bench/diagnostics/turn-check.ts --no-write             # do not touch bench/RESULTS.md
  *
- * Writes the part of bench/RESULTS.md after `<!-- bench:diagnostics-turn -->` (up to the next `<!-- bench:` anchor);
- * when that anchor is missing it is added at the end of the `<!-- bench:diagnostics -->` section.
+ * Reports with the rules of bench/lib (median, computed prose, measured load). Writes the part of bench/RESULTS.md after
+ * `<!-- bench:diagnostics-turn -->` (up to the next `<!-- bench:` anchor).
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { spawn, spawnSync } from 'node:child_process';
 import { BIN } from '../../test/helpers/cli.js';
 import { freeUdpTcpPort, startCoturn } from '../../test/helpers/coturn.js';
+import {
+  commandLine,
+  fmt,
+  formatLoad,
+  loadBetween,
+  machineHeader,
+  machineInfo,
+  mdTable,
+  median,
+  sampleCpu,
+  startLoadMonitor,
+  writeResultsSection,
+} from '../lib/index.js';
 
 const REPS = Number(process.env.REPS ?? 5);
 const write = !process.argv.includes('--no-write');
-const RESULTS = fileURLToPath(new URL('../RESULTS.md', import.meta.url));
-const DIAG_ANCHOR = '<!-- bench:diagnostics -->';
 const ANCHOR = '<!-- bench:diagnostics-turn -->';
+/** Target of the issue: a full check of one transport within 1 s on loopback. */
+const TARGET_MS = 1000;
 
 interface Run {
   ms: number;
   verdict: string;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { ms: number; stdout: string; code: number | null } {
@@ -49,16 +53,11 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { ms: 
   return { ms: performance.now() - t0, stdout: r.stdout + r.stderr, code: r.status };
 }
 
-function version(cmd: string, args: string[]): string {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n')[0]!;
-  } catch (e) {
-    return String((e as { stdout?: string }).stdout ?? '').trim().split('\n')[0] || '?';
-  }
-}
+/** Every distinct verdict of a cell's runs, with the varying figures blanked (more than one: the tool flapped). */
+const verdicts = (rs: Run[]): string => [...new Set(rs.map((r) => r.verdict.replace(/p50 [\d.]+ ms/, 'p50 …').replace(/ICE \d+ ms/, 'ICE …')))].join(' / ');
 
 async function main(): Promise<void> {
-  const loadBefore = loadavg().map((x) => x.toFixed(1)).join(' ');
+  const monitor = startLoadMonitor();
   const turn = await startCoturn();
   // Pin every coturn thread to core 1 (the fixture's pid is stdbuf, which execs turnserver in place).
   spawnSync('taskset', ['-a', '-cp', '1', String(turn.pid)], { stdio: 'ignore' });
@@ -84,101 +83,91 @@ async function main(): Promise<void> {
       return { ms: r.ms, verdict: `no JSON (exit ${r.code})` };
     }
   };
-  const uclient = (args: string[]): Run => {
-    const r = timed('turnutils_uclient', ['-u', turn.username, '-w', turn.password, ...args, '-n', '10', '-m', '1', '-l', '100', '-z', '5', '-e', '127.0.0.1', '-r', String(peerPort), '127.0.0.1']);
+  const uclient = (args: string[], port = peerPort): Run & { code: number | null; lossPct?: number } => {
+    const r = timed('turnutils_uclient', ['-u', turn.username, '-w', turn.password, ...args, '-n', '10', '-m', '1', '-l', '100', '-z', '5', '-e', '127.0.0.1', '-r', String(port), '127.0.0.1']);
     const lost = /Total lost packets (\d+) \(([\d.]+)%\)/.exec(r.stdout);
-    return { ms: r.ms, verdict: lost ? `exit ${r.code}, loss ${Number(lost[2]).toFixed(0)} %` : `exit ${r.code}, no summary` };
+    return { ms: r.ms, code: r.code, lossPct: lost ? Number(lost[2]) : undefined, verdict: lost ? `exit ${r.code}, loss ${Number(lost[2]).toFixed(0)} %` : `exit ${r.code}, no summary` };
   };
   const nodeStart = median(Array.from({ length: REPS }, () => timed(process.execPath, ['-e', '0']).ms));
 
-  const rows: string[] = [];
-  let perTransportAll = NaN;
+  const rows: Array<Array<string | number>> = [];
   const summary: Array<{ name: string; a: number; b: number; c: number }> = [];
+  let allMs = NaN;
+  let allVerdict = '';
+  let deadPeer: ReturnType<typeof uclient> | undefined;
   try {
     for (const t of transports) {
       const a: Run[] = [];
       const b: Run[] = [];
       const c: Run[] = [];
+      const before = sampleCpu();
       for (let i = 0; i < REPS; i++) {
         a.push(rtc(t.url, false));
         b.push(rtc(t.url, true));
         c.push(uclient(t.uclient));
       }
+      const other = loadBetween(before, sampleCpu()).otherCores;
       const [ma, mb, mc] = [median(a.map((r) => r.ms)), median(b.map((r) => r.ms)), median(c.map((r) => r.ms))];
       summary.push({ name: t.name, a: ma, b: mb, c: mc });
-      const v = (rs: Run[]): string => [...new Set(rs.map((r) => r.verdict.replace(/p50 [\d.]+ ms/, 'p50 …').replace(/ICE \d+ ms/, 'ICE …')))].join(' / ');
-      rows.push(
-        `| ${t.name} | ${Math.round(ma)} ms | ${Math.round(mb)} ms | ${Math.round(mc)} ms | ${(ma / mc).toFixed(2)}× | ${v(a)} | ${v(b)} | ${v(c)} |`,
-      );
+      rows.push([t.name, `${fmt(ma)} ms`, `${fmt(mb)} ms`, `${fmt(mc)} ms`, `${(ma / mc).toFixed(2)}×`, verdicts(a), verdicts(b), verdicts(c), fmt(other, 2)]);
       process.stdout.write(`${t.name}: turn-check --no-ice ${Math.round(ma)} ms, turn-check ${Math.round(mb)} ms, uclient ${Math.round(mc)} ms\n`);
     }
     // All three URLs in one process: werift loads once, so this is the per-transport cost a CI job pays.
-    const all: number[] = [];
-    let allVerdict = '';
+    const all: Run[] = [];
+    const before = sampleCpu();
     for (let i = 0; i < REPS; i++) {
       const r = timed(process.execPath, [BIN, 'turn-check', '--json', '--ca', turn.caFile, ...transports.map((t) => t.url)], env);
-      all.push(r.ms);
-      allVerdict = r.code === 0 ? 'pass' : `exit ${r.code}`;
+      all.push({ ms: r.ms, verdict: r.code === 0 ? 'pass' : `exit ${r.code}` });
     }
-    const mAll = median(all);
-    const uclientSum = summary.reduce((s, x) => s + x.c, 0);
-    rows.push(
-      `| all three, one process | ${Math.round(summary.reduce((s, x) => s + x.a, 0))} ms (3 processes) | ${Math.round(mAll)} ms = ${Math.round(mAll / 3)} ms per transport | ${Math.round(uclientSum)} ms (3 processes) | | | ${allVerdict} | |`,
-    );
-    perTransportAll = mAll / 3;
+    allMs = median(all.map((r) => r.ms));
+    allVerdict = verdicts(all);
+    const sum = (k: 'a' | 'c'): number => summary.reduce((s, x) => s + x[k], 0);
+    rows.push(['all three, one process', `${fmt(sum('a'))} ms (3 processes)`, `${fmt(allMs)} ms = ${fmt(allMs / 3)} ms per transport`, `${fmt(sum('c'))} ms (3 processes)`, '', '', allVerdict, '', fmt(loadBetween(before, sampleCpu()).otherCores, 2)]);
+    // The reference's exit code when nothing comes back: a peer port where nothing listens (100 % loss).
+    deadPeer = uclient(transports[0]!.uclient, await freeUdpTcpPort());
   } finally {
     peer.kill();
     await turn.stop();
   }
 
-  const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? 'unknown CPU';
-  const nproc = execFileSync('nproc', { encoding: 'utf8' }).trim();
-  const commit = version('git', ['rev-parse', '--short', 'HEAD']);
   const worst = Math.max(...summary.map((s) => s.b));
-  const section = [
-    ANCHOR,
+  const perTransport = allMs / 3;
+  const text = [
+    '',
     '### turn-check: wall time per transport vs turnutils_uclient',
     '',
-    `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, nproc ${nproc} (${cpu}), Node ${process.version}, werift 0.24.4, coturn ${version('turnserver', ['--version'])}, commit ${commit}.`,
-    `The machine was shared with other jobs while measured (load average ${loadBefore} before, ${loadavg().map((x) => x.toFixed(1)).join(' ')} after):`,
-    `compare columns of the same run. Median of ${REPS} fresh processes`,
-    'per cell; coturn (and turnutils_peer) pinned to core 1, the clients not pinned (rtc-cli loads werift in a worker',
-    'thread in parallel with its TURN steps, as on any CI runner with 2+ cores); everything on 127.0.0.1.',
-    `Command: \`npm run build && REPS=${REPS} npx tsx bench/diagnostics/turn-check.ts\`.`,
+    machineHeader(machineInfo({ packages: ['werift'], tools: { coturn: ['turnserver', '--version'] } })),
     '',
-    '| transport | rtc-cli turn-check --no-ice | rtc-cli turn-check (with ICE) | turnutils_uclient | --no-ice / uclient | rtc-cli --no-ice said | rtc-cli said | uclient said |',
-    '|---|---|---|---|---|---|---|---|',
-    ...rows,
+    `Median of ${REPS} fresh processes per cell; coturn (and turnutils_peer) pinned to core 1, the clients not pinned`,
+    '(rtc-cli loads werift in a worker thread in parallel with its TURN steps, as on any CI runner with 2+ cores); everything',
+    'on 127.0.0.1. "other load" is the CPU (in cores) that processes outside this benchmark used while the row was measured.',
+    `Command: \`npm run build && ${commandLine(['REPS'])}\`.`,
     '',
-    `Comparable work: turn-check --no-ice makes two allocations (Refresh, CreatePermission both ways, ChannelBind) and echoes`,
+    mdTable(
+      ['transport', 'rtc-cli turn-check --no-ice', 'rtc-cli turn-check (with ICE)', 'turnutils_uclient', '--no-ice / uclient', 'rtc-cli --no-ice said', 'rtc-cli said', 'uclient said', 'other load'],
+      rows,
+      ['l', 'r', 'r', 'r', 'r', 'l', 'l', 'l', 'r'],
+    ),
+    '',
+    'Comparable work: turn-check --no-ice makes two allocations (Refresh, CreatePermission both ways, ChannelBind) and echoes',
     '10 × 100-byte packets relay-to-relay; uclient makes one allocation and echoes 10 × 100-byte packets off turnutils_peer at',
-    `5 ms spacing. uclient's time is mostly its own fixed waits after the last packet (it also exits 0 at 100 % loss).`,
-    `The full turn-check adds a relay-only werift connection with a data-channel echo; werift loads (~0.4 s) in a worker while`,
-    `the TURN steps run. Node start-up alone (\`node -e 0\`): ${Math.round(nodeStart)} ms. Target ≤ 1 s per transport on loopback:`,
-    `${perTransportAll <= 1000 ? 'met' : 'not met'} when the transports are checked in one run (${Math.round(perTransportAll)} ms each, start-up included);`,
-    `a single-URL run with ICE took up to ${Math.round(worst)} ms (Node start-up + werift load + ICE/DTLS/SCTP), ${worst <= 1000 ? 'also within' : 'over'} the target.`,
+    '5 ms spacing. The full turn-check adds a relay-only werift connection with a data-channel echo.',
+    deadPeer
+      ? `With no peer listening (100 % loss expected), turnutils_uclient said: ${deadPeer.verdict}${deadPeer.code === 0 ? ' — its exit code does not reflect the loss' : ''}.`
+      : '',
+    `Node start-up alone (\`node -e 0\`): ${fmt(nodeStart)} ms (median). Target ≤ ${fmt(TARGET_MS)} ms per transport on loopback:`,
+    `${perTransport <= TARGET_MS ? 'met' : 'not met'} when the three transports are checked in one run (${fmt(perTransport)} ms each, start-up included);`,
+    `the slowest single-URL run with ICE took ${fmt(worst)} ms (median), ${worst <= TARGET_MS ? 'within' : 'over'} the target.`,
     '',
-  ].join('\n');
-  process.stdout.write(`${section}\n`);
+    formatLoad(monitor.stop()),
+    '',
+  ]
+    .filter((l, i, a) => !(l === '' && a[i - 1] === ''))
+    .join('\n');
+  process.stdout.write(`${text}\n`);
   if (!write) return;
-
-  const md = readFileSync(RESULTS, 'utf8');
-  let out: string;
-  const at = md.indexOf(ANCHOR);
-  if (at >= 0) {
-    const next = md.indexOf('<!-- bench:', at + ANCHOR.length);
-    out = md.slice(0, at) + section + '\n' + (next >= 0 ? md.slice(next) : '');
-  } else {
-    const diag = md.indexOf(DIAG_ANCHOR);
-    if (diag < 0) throw new Error(`${RESULTS} has neither ${ANCHOR} nor ${DIAG_ANCHOR}`);
-    const next = md.indexOf('<!-- bench:', diag + DIAG_ANCHOR.length);
-    const cut = next >= 0 ? next : md.length;
-    out = md.slice(0, cut).replace(/\n*$/, '\n\n') + section + '\n' + md.slice(cut);
-  }
-  // Write-then-rename: never leave a half-written RESULTS.md.
-  writeFileSync(`${RESULTS}.tmp`, out);
-  renameSync(`${RESULTS}.tmp`, RESULTS);
-  process.stdout.write(`updated ${RESULTS}\n`);
+  writeResultsSection(ANCHOR, text);
+  process.stdout.write('updated bench/RESULTS.md\n');
 }
 
 await main();

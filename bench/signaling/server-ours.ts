@@ -9,6 +9,8 @@ const server = await startSignalingServer({
   webRoot: null,
   rateLimit: { perSecond: 100_000, burst: 100_000 },
   maxConnections: 100_000,
+  // Every load-generator client comes from 127.0.0.1.
+  maxConnectionsPerAddress: 100_000,
 });
 process.stdout.write(JSON.stringify({ port: server.port }) + '\n');
 const stop = (): void => {

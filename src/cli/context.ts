@@ -26,8 +26,13 @@ export interface Output {
   warn(message: string): void;
   /** One NDJSON event on stdout in --json mode (progress, server logs); nothing otherwise. */
   event(obj: Record<string, unknown>): void;
-  /** The final result: JSON on stdout with --json, else the human rendering on stdout. */
+  /**
+   * The final result: JSON on stdout with --json, else the human rendering on stdout. Printed with --quiet too:
+   * --quiet means "only errors and the result", so it hides info lines and spinners, never the result.
+   */
   result(obj: unknown, human: () => string): void;
+  /** Data owns stdout (recv-file --stdout): from now on result() writes to stderr (JSON or human) instead. */
+  resultsToStderr(): void;
   /** A spinner on a TTY (never in --json/--quiet); returns a no-op object otherwise. */
   spinner(text: string): Spinner;
   /** Color helpers; identity functions when colors are off. */
@@ -91,6 +96,7 @@ export async function createOutput(flags: GlobalFlags, env: NodeJS.ProcessEnv, s
   const interactive = isTTY && columns > 0 && !flags.json && !flags.quiet && env.CI !== 'true';
   const ora = interactive ? (await import('ora')).default : undefined;
   let active: Ora | undefined;
+  let resultStream: NodeJS.WriteStream = streams.stdout;
 
   const writeErr = (line: string): void => {
     if (active?.isSpinning) {
@@ -122,11 +128,18 @@ export async function createOutput(flags: GlobalFlags, env: NodeJS.ProcessEnv, s
       if (flags.json) streams.stdout.write(JSON.stringify(obj) + '\n');
     },
     result(obj, human) {
-      if (flags.json) streams.stdout.write(JSON.stringify(obj, null, 0) + '\n');
-      else if (!flags.quiet) {
-        const text = human();
-        if (text) streams.stdout.write(text.endsWith('\n') ? text : text + '\n');
+      if (flags.json) {
+        resultStream.write(JSON.stringify(obj, null, 0) + '\n');
+        return;
       }
+      const text = human();
+      if (!text) return;
+      const line = text.endsWith('\n') ? text.slice(0, -1) : text;
+      if (resultStream === streams.stderr) writeErr(line);
+      else streams.stdout.write(line + '\n');
+    },
+    resultsToStderr() {
+      resultStream = streams.stderr;
     },
     spinner(text) {
       if (!ora) {

@@ -64,6 +64,7 @@ export function action<O extends object>(handler: Handler<O>) {
       },
       stdoutCarriesData: () => {
         dataOnStdout = true;
+        out.resultsToStderr();
       },
     };
     try {

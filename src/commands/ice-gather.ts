@@ -4,10 +4,17 @@
  * its candidate (srflx for STUN, relay for TURN), 1 when one did not, 2 for bad input.
  */
 import { Command, Option } from 'commander';
+import { withFlagHint, type FlagHints } from '../cli/flag-hints.js';
 import { action } from '../cli/run.js';
 import { addIceOptions, iceConfigFrom, timeoutOption, type IceOptionValues } from '../cli/options.js';
 import type { CommandContext } from '../cli/context.js';
 import type { GatheredCandidate, GatherError, IceGatherResult } from '../diagnostics/ice-gather.js';
+
+/** The flags behind ice-gather's errors: --ca for its file, --ca/--insecure for an untrusted turns: certificate. */
+const HINTS: FlagHints = {
+  option: { caFile: 'pass --ca a readable PEM file holding the CA certificate' },
+  code: { RTC_ERR_TLS: 'pass --ca <file> with the CA that signed the server certificate, or --insecure to skip verification (testing only)' },
+};
 
 interface Opts extends IceOptionValues {
   timeout: number;
@@ -52,6 +59,8 @@ Exit codes: 0 every --ice-server gave its candidate, 1 one did not (see errors a
             spinner.text(`${c.type} ${c.address}:${c.port}`);
           },
           onError: (e) => ctx.out.debug(`${Math.round(e.elapsedMs)} ms candidate error ${e.url} ${e.errorCode} ${e.errorText}`),
+        }).catch((e: unknown) => {
+          throw withFlagHint(e, HINTS);
         });
         spinner.stop();
         if (!result.ok) ctx.setExitCode(1);

@@ -3,6 +3,7 @@
  * The work is in src/diagnostics/nat-probe.ts; this file parses flags and renders the result.
  */
 import { Option, type Command } from 'commander';
+import { withFlagHint, type FlagHints } from '../cli/flag-hints.js';
 import { action } from '../cli/run.js';
 import { parseIntFlag, parseSecondsFlag } from '../cli/options.js';
 import type { NatProbeResult } from '../diagnostics/nat-probe.js';
@@ -15,6 +16,12 @@ interface NatProbeFlags {
 }
 
 const DEFAULT_LIFETIME_MAX = 120;
+
+/** The flags behind nat-probe's input errors. */
+const HINTS: FlagHints = {
+  option: { localAddress: 'give --local-address (or RTC_LOCAL_ADDRESS) one of this machine\'s IP addresses, or leave it out' },
+  code: { RTC_ERR_BAD_ADDRESS: 'pick one of the addresses `ip addr` lists for --local-address, or leave it out' },
+};
 
 export function register(program: Command): Command {
   return program
@@ -65,6 +72,8 @@ STUN error), 2 bad input.`,
               ctx.out.debug(`${t.name} → ${t.to}${t.changeRequest ? ` (CHANGE-REQUEST ${t.changeRequest})` : ''}: ${t.outcome}${t.from ? ` from ${t.from}` : ''}${t.mapped ? `, mapped ${t.mapped}` : ''}${t.rttMs !== undefined ? `, ${t.rttMs} ms` : ''}${t.error ? `: ${t.error}` : ''}`);
             },
           });
+        } catch (e) {
+          throw withFlagHint(e, HINTS);
         } finally {
           spinner.stop();
         }

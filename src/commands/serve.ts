@@ -2,11 +2,14 @@
  * `rtc-cli serve`: the signaling server (rooms + relay over WebSocket at /ws) and the companion page, on one port.
  * Runs until SIGINT/SIGTERM, then closes every socket and exits 0. Logic: src/signaling/serve.ts.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { withFlagHint, type FlagHints } from '../cli/flag-hints.js';
 import { action } from '../cli/run.js';
 import { DEFAULT_SERVE_PORT, DEFAULT_SIGNAL_URL, parseIntFlag, parseSecondsFlag } from '../cli/options.js';
 import type { CommandContext } from '../cli/context.js';
 import type { ServerEvent } from '../signaling/server.js';
+import { parseAllowedOrigin } from '../signaling/origin.js';
+import { RtcError } from '../errors.js';
 
 interface ServeFlags {
   port: number;
@@ -26,7 +29,34 @@ interface ServeFlags {
   stunPort?: number;
   stunAltHost?: string;
   stunAltPort?: number;
+  stunRate?: number;
+  allowOrigin?: string[];
+  joinTimeout: number;
+  maxPerAddress: number;
+  maxBacklog: number;
+  maxPendingBytes?: number;
+  maxPendingTotal: number;
+  logRate: number;
+  authFailures: number;
 }
+
+/** `--allow-origin` (repeatable): each value checked and normalised as the browser sends it. */
+function collectOrigin(value: string, previous: string[] | undefined): string[] {
+  try {
+    return [...(previous ?? []), parseAllowedOrigin(value)];
+  } catch (e) {
+    throw new InvalidArgumentError(e instanceof RtcError ? `${e.message}; ${e.hint ?? ''}`.trim() : String(e));
+  }
+}
+
+/** The flags behind the embedded STUN server's errors. */
+const STUN_FLAG_HINTS: FlagHints = {
+  option: {
+    altHost: 'bind the primary to one specific address (rtc-cli serve --host <ip>) and give another as --stun-alt-host',
+    altPort: 'give --stun-alt-port a port other than --stun-port',
+  },
+  code: { RTC_ERR_LISTEN: 'another STUN/TURN server (coturn?) uses that port; pick another with --stun-port' },
+};
 
 function describeEvent(e: ServerEvent): string | undefined {
   switch (e.event) {
@@ -42,6 +72,18 @@ function describeEvent(e: ServerEvent): string | undefined {
       return `peer ${e.id} stopped reading (${e.bufferedBytes} bytes queued): dropped`;
     case 'server-full':
       return `refused a connection from ${e.address}: --max-connections reached`;
+    case 'address-full':
+      return `refused a connection from ${e.address}: --max-per-address reached`;
+    case 'forbidden':
+      return e.reason === 'origin'
+        ? `refused a page of origin ${JSON.stringify(e.value)} from ${e.address} (not this server's; --allow-origin lets it in)`
+        : `refused a request for Host ${JSON.stringify(e.value)} from ${e.address} (not a loopback name: DNS rebinding?)`;
+    case 'join-timeout':
+      return `peer ${e.id} did not join within --join-timeout: closed`;
+    case 'throttled':
+      return `peer ${e.id} from ${e.address}: too many wrong tokens, refused without checking`;
+    case 'pending-limit':
+      return `peer ${e.id}: unfinished messages passed --max-pending-total: closed`;
     case 'internal-error':
       return `internal error: ${e.message}`;
     default:
@@ -72,10 +114,39 @@ export function register(program: Command): Command {
     .addOption(new Option('--max-rooms <n>', 'rooms one connection may be in at once').argParser(parseIntFlag('--max-rooms', 1, 1000)).default(1))
     .addOption(new Option('--rate <n>', 'messages per second per connection (sustained)').argParser(parseIntFlag('--rate', 1, 1_000_000)).default(50))
     .addOption(new Option('--burst <n>', 'messages a connection may send at once above --rate').argParser(parseIntFlag('--burst', 1, 1_000_000)).default(200))
+    .addOption(new Option('--allow-origin <origin>', 'repeatable: also let pages of this origin (scheme://host[:port]) use the server').argParser(collectOrigin))
+    .addOption(
+      new Option('--join-timeout <seconds>', 'close a connection that has not joined a room this long after connecting')
+        .argParser(parseSecondsFlag('--join-timeout', 0.05, 3600))
+        .default(10_000, '10'),
+    )
+    .addOption(new Option('--max-per-address <n>', 'concurrent connections from one address (IPv6: one /64)').argParser(parseIntFlag('--max-per-address', 1, 1_000_000)).default(100))
+    .addOption(
+      new Option('--max-backlog <bytes>', 'disconnect a peer that has not read this much of what was sent to it')
+        .argParser(parseIntFlag('--max-backlog', 1024, 1024 ** 3))
+        .default(4 * 1024 * 1024),
+    )
+    .addOption(
+      new Option('--max-pending-bytes <bytes>', 'bytes one connection may hold in an unfinished message (default: 4 x --max-message-bytes, at least 65536)').argParser(
+        parseIntFlag('--max-pending-bytes', 256, 64 * 1024 * 1024),
+      ),
+    )
+    .addOption(
+      new Option('--max-pending-total <bytes>', 'bytes all connections together may hold in unfinished messages')
+        .argParser(parseIntFlag('--max-pending-total', 1024, 64 * 1024 ** 3))
+        .default(32 * 1024 * 1024),
+    )
+    .addOption(new Option('--log-rate <n>', 'log lines per connection per second after a burst of 10x (the rest is counted)').argParser(parseIntFlag('--log-rate', 1, 1_000_000)).default(1))
+    .addOption(
+      new Option('--auth-failures <n>', 'wrong tokens one address may send per minute before its joins are refused for a while')
+        .argParser(parseIntFlag('--auth-failures', 1, 1_000_000))
+        .default(10),
+    )
     .addOption(new Option('--web-root <dir>', 'serve this directory at / instead of the bundled companion page'))
     .addOption(new Option('--stun-port <port>', 'also answer STUN Binding requests on this UDP port of --host (e.g. 3478), so a LAN needs no outside STUN server').argParser(parseIntFlag('--stun-port', 0, 65535)))
     .addOption(new Option('--stun-alt-host <ip>', 'a second local address: with it the STUN server answers RFC 5780 (nat-probe) on two addresses and two ports').argParser((v: string) => v))
     .addOption(new Option('--stun-alt-port <port>', 'the second STUN port for --stun-alt-host (default: --stun-port + 1)').argParser(parseIntFlag('--stun-alt-port', 0, 65535)))
+    .addOption(new Option('--stun-rate <n>', 'STUN requests answered per second per source address (twice that at once; 0: no limit) (default: 50)').argParser(parseIntFlag('--stun-rate', 0, 1_000_000)))
     .addHelpText(
       'after',
       `
@@ -92,15 +163,18 @@ Examples:
       action<ServeFlags>(async (ctx, opts) => {
         const { startServe } = await import('../signaling/serve.js');
         // The embedded STUN server starts first: if its port is taken, nothing else is left running.
-        let stun: import('../diagnostics/stun-server.js').StunServerHandle | undefined;
+        let stun: import('../diagnostics/embedded-stun.js').StunServerHandle | undefined;
         if (opts.stunPort !== undefined || opts.stunAltHost !== undefined) {
-          const { startStunServer } = await import('../diagnostics/stun-server.js');
+          const { startEmbeddedStunServer } = await import('../diagnostics/embedded-stun.js');
           const stunPort = opts.stunPort ?? 3478;
-          stun = await startStunServer({
+          stun = await startEmbeddedStunServer({
             host: opts.host === 'localhost' ? '127.0.0.1' : opts.host,
             port: stunPort,
             altHost: opts.stunAltHost,
             altPort: opts.stunAltHost !== undefined ? (opts.stunAltPort ?? (stunPort === 0 ? 0 : stunPort + 1)) : undefined,
+            ratePerSecond: opts.stunRate,
+          }).catch((e: unknown) => {
+            throw withFlagHint(e, STUN_FLAG_HINTS);
           });
         }
         const log = (e: ServerEvent): void => logEvent(ctx, e);
@@ -117,6 +191,14 @@ Examples:
           maxMessageBytes: opts.maxMessageBytes,
           maxRoomsPerConnection: opts.maxRooms,
           rateLimit: { perSecond: opts.rate, burst: opts.burst },
+          allowOrigins: opts.allowOrigin,
+          joinTimeoutMs: opts.joinTimeout,
+          maxConnectionsPerAddress: opts.maxPerAddress,
+          maxBufferedBytes: opts.maxBacklog,
+          maxPendingBytes: opts.maxPendingBytes,
+          maxPendingTotalBytes: opts.maxPendingTotal,
+          logRate: opts.logRate,
+          authFailuresPerMinute: opts.authFailures,
           webRoot: opts.webRoot,
           onEvent: log,
           signal: ctx.signal,
@@ -136,6 +218,7 @@ Examples:
           https: server.https,
           roomSize: opts.roomSize,
           auth: opts.token !== undefined,
+          allowOrigins: opts.allowOrigin ?? [],
           ...(tls ? { fingerprint256: tls.fingerprint256, certPath: tls.certPath, certGenerated: tls.generated } : {}),
           pid: process.pid,
           ...(stun ? { stun: { url: `stun:${stun.addresses.primary.address}:${stun.addresses.primary.port}`, rfc5780: stun.addresses.rfc5780, addresses: stun.addresses.all } } : {}),
@@ -147,15 +230,16 @@ Examples:
         if (ctx.out.json) {
           ctx.out.event(listening);
         } else {
-          ctx.out.result(listening, () => humanListening(ctx, handle.urls, handle.signalUrls, opts, tls));
-          if (stun) {
-            const p = stun.addresses.primary;
-            ctx.out.info(`STUN server: stun:${p.address}:${p.port}${stun.addresses.rfc5780 ? ` (RFC 5780, other address ${stun.addresses.other!.address}:${stun.addresses.other!.port}: rtc-cli nat-probe works against it)` : ''}`);
-          }
+          // The STUN URL is part of the result (--quiet keeps it): clients need it as much as the signal URL.
+          const p = stun?.addresses.primary;
+          const stunLine = stun && p
+            ? `STUN server: stun:${p.address}:${p.port}${stun.addresses.rfc5780 ? ` (RFC 5780, other address ${stun.addresses.other!.address}:${stun.addresses.other!.port}: rtc-cli nat-probe works against it)` : ''}`
+            : undefined;
+          ctx.out.result(listening, () => humanListening(ctx, handle.urls, handle.signalUrls, opts, tls, stunLine));
         }
         // Serve until SIGINT/SIGTERM (ctx.signal); startServe closes the server on the same signal.
         if (!ctx.signal.aborted) await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
-        const stats = server.stats();
+        const stats = await server.stats();
         await server.close();
         await stun?.close();
         if (ctx.out.json) ctx.out.event({ event: 'stopped', ...stats });
@@ -182,12 +266,14 @@ function humanListening(
   signals: string[],
   opts: ServeFlags,
   tls: { fingerprint256: string; certPath?: string; generated: boolean } | undefined,
+  stunLine?: string,
 ): string {
   const c = ctx.out.color;
   const lines = [`${c.green('rtc-cli serve')} listening (rooms of ${opts.roomSize}${opts.token !== undefined ? ', token required' : ''})`, '', 'Open the page:'];
   for (const u of urls) lines.push(`  ${c.cyan(u)}`);
   lines.push('', 'Peers use:');
   for (const s of signals) lines.push(`  --signal ${s}${s === DEFAULT_SIGNAL_URL ? c.dim('   (the default)') : ''}`);
+  if (stunLine) lines.push('', stunLine);
   if (tls) {
     lines.push('', `TLS certificate SHA-256 fingerprint (check it in the browser's certificate warning):`, `  ${tls.fingerprint256}`);
     if (tls.certPath) lines.push(c.dim(`  ${tls.generated ? 'generated' : 'stored'} at ${tls.certPath}`));

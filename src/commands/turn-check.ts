@@ -3,10 +3,11 @@
  * through each TURN URL. Exit 0 only when every check passed, 1 when one failed, 2 for bad input.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { flagHintFor, withFlagHint, type FlagHints } from '../cli/flag-hints.js';
 import { action } from '../cli/run.js';
 import { parseIntFlag, timeoutOption } from '../cli/options.js';
 import type { CommandContext } from '../cli/context.js';
-import type { TurnCheck, TurnCheckResult } from '../diagnostics/turn-check.js';
+import type { CheckError, TurnCheck, TurnCheckResult } from '../diagnostics/turn-check.js';
 
 interface Opts {
   username?: string;
@@ -31,9 +32,36 @@ function parsePercent(value: string): number {
   return n;
 }
 
+/** The flags behind turn-check's errors, thrown (bad input) or in a check's error (a failed step). */
+const HINTS: FlagHints = {
+  option: {
+    secret: 'give either --username/--credential (RTC_TURN_USERNAME/RTC_TURN_CREDENTIAL) or --secret (RTC_TURN_SECRET), not both',
+    credentials: 'pass --username and --credential, or --secret; or set RTC_TURN_USERNAME and RTC_TURN_CREDENTIAL, or RTC_TURN_SECRET',
+    user: '--user must not contain ":" (it separates the expiry from the user in REST usernames)',
+    ttlSeconds: '--ttl takes a positive number of seconds',
+    localAddress: 'give --local-address one of this machine\'s IP addresses, or leave it out',
+    caFile: 'pass --ca a readable PEM file holding the CA certificate',
+    maxLossPct: 'the path to the relay loses packets: try again, or raise --max-loss',
+  },
+  code: { RTC_ERR_TLS: 'pass --ca <file> with the CA that signed the server certificate, or --insecure to skip verification (testing only)' },
+  custom: (e) => {
+    if (e.details?.reason === 'werift-ipv6-relay') return `${e.hint}; use --no-ice for an IPv6-only server`;
+    return undefined;
+  },
+};
+
+/** A TLS error that already says how to fix it (expired, wrong name, not TLS) keeps its own hint. */
+function hintFor(e: CheckError, auth: 'long-term' | 'rest'): string | undefined {
+  if (e.code === 'RTC_ERR_TLS' && e.hint) return e.hint;
+  if (e.code === 'RTC_ERR_TURN_AUTH' && auth === 'rest') {
+    return 'with --secret: the shared secret differs from the server\'s static-auth-secret, or the clocks differ by more than --ttl';
+  }
+  return flagHintFor(e, HINTS) ?? e.hint;
+}
+
 export function register(program: Command): Command {
-  return program
-    .command('turn-check')
+  const cmd = program.command('turn-check');
+  return cmd
     .description('prove a TURN server works: allocate, refresh, permission, relay echo (RTT, loss) and a relay-only WebRTC connection')
     .argument('<url...>', 'turn:host[:port][?transport=udp|tcp] or turns:host[:port] (TLS); several URLs are checked in turn')
     .addOption(new Option('--username <name>', 'TURN username (long-term credentials)').env('RTC_TURN_USERNAME'))
@@ -62,7 +90,7 @@ Exit codes: 0 every check passed, 1 a check failed (the error says which step an
         // way round, so a CI job with both kinds of secrets set can still choose with one flag.
         const urls = args;
         const { turnCheck } = await import('../diagnostics/turn-check.js');
-        const sourceOf = (name: string): string | undefined => lastCommand?.getOptionValueSource(name);
+        const sourceOf = (name: string): string | undefined => cmd.getOptionValueSource(name);
         let { username, credential, secret } = opts;
         if (secret !== undefined && credential !== undefined) {
           if (sourceOf('secret') === 'env' && sourceOf('credential') !== 'env') secret = undefined;
@@ -92,19 +120,17 @@ Exit codes: 0 every check passed, 1 a check failed (the error says which step an
             ctx.out.debug(`${e.url}: ${e.step} ${e.ok ? 'ok' : 'FAILED'} ${e.ms} ms${e.detail ? ` (${e.detail})` : ''}`);
             spinner.text(`${e.url}: ${e.step} ${e.ok ? 'ok' : 'failed'}`);
           },
+        }).catch((e: unknown) => {
+          spinner.stop();
+          throw withFlagHint(e, HINTS);
         });
         spinner.stop();
+        for (const c of result.checks) if (c.error) c.error.hint = hintFor(c.error, result.auth);
         if (!result.ok) ctx.setExitCode(1);
         ctx.out.result(result, () => render(result, ctx));
       }),
-    )
-    .hook('preAction', (_program, actionCommand) => {
-      lastCommand = actionCommand;
-    });
+    );
 }
-
-/** The command object of the running action (for getOptionValueSource: flag vs env vs default). */
-let lastCommand: Command | undefined;
 
 function ms(n: number | null | undefined): string {
   return n === null || n === undefined ? '' : `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`;

@@ -13,7 +13,6 @@
  *
  * werift runs in a worker thread that is terminated at the end (see turn-ice-worker.ts).
  */
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { Worker } from 'node:worker_threads';
 import { interruptError, RtcError, type RtcErrorCode } from '../errors.js';
@@ -21,6 +20,7 @@ import { candidateAllowed, parseCandidate } from '../rtc/peer-connection.js';
 import { parseIceServerUrl, type IceConfig, type IceServerUrl } from '../rtc/ice-config.js';
 // Light imports only: the STUN/TURN probes pull in werift's codec (~0.4 s to load) and are imported after the werift
 // worker has started, so the two loads overlap.
+import { readCaFile } from './ca-file.js';
 import { epochMs, startWeriftWorker, type GatherEvent } from './turn-ice.js';
 
 export interface IceGatherOptions {
@@ -105,7 +105,7 @@ function hostPort(address: string, port: number): string {
 }
 
 function verdictFor(servers: ServerSummary[], errors: GatherError[], candidates: GatheredCandidate[]): string {
-  if (candidates.length === 0 && servers.length === 0) return 'no candidates at all: no usable network interface (or --ice-address is not an address of this machine?)';
+  if (candidates.length === 0 && servers.length === 0) return 'no candidates at all: no usable network interface (or the gathering address is not an address of this machine?)';
   const parts: string[] = [];
   const turn = servers.filter((s) => s.kind === 'turn');
   const stun = servers.filter((s) => s.kind === 'stun');
@@ -131,24 +131,14 @@ function verdictFor(servers: ServerSummary[], errors: GatherError[], candidates:
     const e = errOf(s.url);
     parts.push(`no srflx: STUN unreachable? (${s.url}${e ? `: ${e.errorText}` : ''})`);
   }
-  if (servers.length === 0) parts.push('host candidates only (no --ice-server given)');
+  if (servers.length === 0) parts.push('host candidates only (no ICE server given)');
   return parts.join('; ');
-}
-
-async function readCa(file: string): Promise<Buffer> {
-  try {
-    return await readFile(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new RtcError('RTC_ERR_FILE_NOT_FOUND', `--ca file "${file}" does not exist`);
-    throw new RtcError('RTC_ERR_FILE_UNREADABLE', `--ca file "${file}" cannot be read (${code ?? String(e)})`);
-  }
 }
 
 export async function iceGather(opts: IceGatherOptions): Promise<IceGatherResult> {
   const t0 = performance.now();
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  if (opts.caFile !== undefined) opts = { ...opts, ca: await readCa(opts.caFile) };
+  if (opts.caFile !== undefined) opts = { ...opts, ca: await readCaFile(opts.caFile) };
   const servers = opts.ice.iceServers;
   const urls = servers.map((s) => parseIceServerUrl(s.urls));
   const iceAddress = opts.ice.iceAddress;
@@ -228,10 +218,11 @@ export async function iceGather(opts: IceGatherOptions): Promise<IceGatherResult
   });
 
   const probeServer = opts.probe === false ? undefined : (await import('./turn-probe.js')).probeServer;
+  const probeOpts = { localAddress: iceAddress, ca: opts.ca, insecure: opts.insecure, timeoutMs, signal: opts.signal };
   const probes = !probeServer
       ? []
       : servers.map((s, i) =>
-          probeServer(s, urls[i]!, opts, timeoutMs).then((p) => {
+          probeServer(s, urls[i]!, probeOpts).then((p) => {
             if (p.error) {
               const ge: GatherError = { url: urls[i]!.url, errorCode: errorCodeFor(p.error), errorText: p.error.message, code: p.error.code, elapsedMs: sinceGather(epochMs()) };
               errors.push(ge);

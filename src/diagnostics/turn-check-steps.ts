@@ -4,30 +4,20 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { interruptError, RtcError, toRtcError } from '../errors.js';
+import { interruptError, RtcError } from '../errors.js';
 import type { IceServerUrl } from '../rtc/ice-config.js';
-import { formatEndpoint, type Endpoint } from './stun-message.js';
-import { resolveHost } from './stun-transaction.js';
-import { MIN_CHANNEL, TurnClient } from './turn-client.js';
-import { percentile, round, transportOf, type Creds, type StepName, type TurnCheck, type TurnCheckOptions } from './turn-check.js';
+import { formatEndpoint, type Endpoint } from '../stun/endpoint.js';
+import { resolveHost } from '../stun/socket.js';
+import { MIN_CHANNEL, TurnClient } from '../turn/client.js';
+import { openStreamTransport } from '../turn/stream-transport.js';
+import type { TurnTransport, TurnTransportKind } from '../turn/transport.js';
+import { openUdpTransport } from '../turn/udp-transport.js';
+import { protocolToRtcError } from './protocol-errors.js';
+import { emptyCheck, percentile, round, type Creds, type StepName, type TurnCheck, type TurnCheckOptions } from './turn-check-model.js';
 import type { IceEchoWorker } from './turn-ice.js';
-import { openStreamTransport, openUdpTransport, type TurnTransport, type TurnTransportKind } from './turn-transport.js';
 
 function isLoopback(address: string): boolean {
   return address === '::1' || address.startsWith('127.');
-}
-
-function emptyCheck(u: IceServerUrl): TurnCheck {
-  return {
-    url: u.url,
-    transport: transportOf(u),
-    allocate: { ok: false, relayedAddress: null, ms: null },
-    refresh: { ok: null, ms: null },
-    permission: { ok: null, ms: null },
-    relay: { ok: null, sent: 0, received: 0, rttMs: null, lossPct: null },
-    ice: { ok: null, ms: null },
-    ms: 0,
-  };
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -119,124 +109,162 @@ async function relayEcho(a: TurnClient, b: TurnClient, ctx: Ctx): Promise<{ sent
 
 /** One URL, every step; never throws (the failure goes into check.error), except on interruption. */
 export async function checkOne(u: IceServerUrl, ctx: Ctx): Promise<TurnCheck> {
-  const check = emptyCheck(u);
-  const t0 = performance.now();
-  const kind = check.transport;
-  let step: StepName = 'resolve';
-  const clients: TurnClient[] = [];
-  const worker = ctx.worker;
-  const emit = (s: StepName, ok: boolean, ms: number, detail?: string): void =>
-    ctx.opts.onStep?.({ url: u.url, step: s, ok, ms: round(ms), detail });
-  try {
-    let ts = performance.now();
-    const family = isIP(u.host) === 6 ? 6 : 4;
-    const address = await resolveHost(u.host, { family, timeoutMs: ctx.timeoutMs, signal: ctx.opts.signal });
-    const server: Endpoint = { address, port: u.port };
-    check.server = formatEndpoint(server);
-    emit('resolve', true, performance.now() - ts, check.server);
-    const localAddress = ctx.opts.localAddress ?? (isLoopback(address) ? address : undefined);
-    const cctx: Ctx = { ...ctx, opts: { ...ctx.opts, localAddress } };
+  return new UrlCheck(u, ctx).run();
+}
 
-    step = 'allocate';
-    ts = performance.now();
-    const a = new TurnClient({
-      transport: await openTransport(kind, server, u.host, cctx),
-      username: ctx.creds.username,
-      password: ctx.creds.password,
-      timeoutMs: ctx.timeoutMs,
-      signal: ctx.opts.signal,
+/** The state of one URL's check: the record being filled, the step running, the allocations to free. */
+class UrlCheck {
+  readonly check: TurnCheck;
+  private readonly t0 = performance.now();
+  private step: StepName = 'resolve';
+  private stepStart = performance.now();
+  private readonly clients: TurnClient[] = [];
+  private realm?: string;
+
+  constructor(
+    private readonly u: IceServerUrl,
+    private ctx: Ctx,
+  ) {
+    this.check = emptyCheck(u);
+  }
+
+  async run(): Promise<TurnCheck> {
+    try {
+      const server = await this.resolve();
+      const [a, b] = await this.allocateAndRefresh(server).then(async (a) => [a, await this.permissions(server, a)] as const);
+      await this.relay(a, b);
+      // Free the allocations before ICE allocates two more (a per-user quota of 2-4 is common).
+      await Promise.all(this.clients.splice(0).map((c) => c.close()));
+      if (this.ctx.worker) await this.ice(this.ctx.worker);
+    } catch (e) {
+      this.fail(e);
+    } finally {
+      await Promise.all(this.clients.map((c) => c.close()));
+    }
+    this.check.ms = round(performance.now() - this.t0);
+    return this.check;
+  }
+
+  private begin(step: StepName): void {
+    this.step = step;
+    this.stepStart = performance.now();
+  }
+
+  private elapsed(): number {
+    return round(performance.now() - this.stepStart);
+  }
+
+  private emit(ok: boolean, ms: number, detail?: string): void {
+    this.ctx.opts.onStep?.({ url: this.u.url, step: this.step, ok, ms: round(ms), detail });
+  }
+
+  private async resolve(): Promise<Endpoint> {
+    this.begin('resolve');
+    const family = isIP(this.u.host) === 6 ? 6 : 4;
+    const address = await resolveHost(this.u.host, { family, timeoutMs: this.ctx.timeoutMs, signal: this.ctx.opts.signal });
+    const server: Endpoint = { address, port: this.u.port };
+    this.check.server = formatEndpoint(server);
+    this.emit(true, this.elapsed(), this.check.server);
+    const localAddress = this.ctx.opts.localAddress ?? (isLoopback(address) ? address : undefined);
+    this.ctx = { ...this.ctx, opts: { ...this.ctx.opts, localAddress } };
+    return server;
+  }
+
+  private async client(server: Endpoint): Promise<TurnClient> {
+    const c = new TurnClient({
+      transport: await openTransport(this.check.transport, server, this.u.host, this.ctx),
+      username: this.ctx.creds.username,
+      password: this.ctx.creds.password,
+      timeoutMs: this.ctx.timeoutMs,
+      signal: this.ctx.opts.signal,
     });
-    clients.push(a);
+    this.clients.push(c);
+    return c;
+  }
+
+  /** RFC 8656 §7 Allocate (with the 401 challenge), then §8 Refresh. */
+  private async allocateAndRefresh(server: Endpoint): Promise<TurnClient> {
+    this.begin('allocate');
+    const a = await this.client(server);
     const alloc = await a.allocate();
-    check.allocate = {
+    this.realm = alloc.realm;
+    this.check.allocate = {
       ok: true,
       relayedAddress: formatEndpoint(alloc.relayed),
       mappedAddress: alloc.mapped ? formatEndpoint(alloc.mapped) : null,
       lifetimeSeconds: alloc.lifetimeSeconds,
-      ms: round(performance.now() - ts),
+      ms: this.elapsed(),
     };
-    emit('allocate', true, check.allocate.ms!, `relayed ${check.allocate.relayedAddress}`);
-
-    step = 'refresh';
-    ts = performance.now();
+    this.emit(true, this.check.allocate.ms!, `relayed ${this.check.allocate.relayedAddress}`);
+    this.begin('refresh');
     const granted = await a.refresh(600);
-    check.refresh = { ok: true, lifetimeSeconds: granted, ms: round(performance.now() - ts) };
-    emit('refresh', true, check.refresh.ms!);
+    this.check.refresh = { ok: true, lifetimeSeconds: granted, ms: this.elapsed() };
+    this.emit(true, this.check.refresh.ms!);
+    return a;
+  }
 
-    // The second allocation is the relay step's peer: its failure is a relay failure, not an Allocate failure.
-    step = 'permission';
-    ts = performance.now();
-    const b = new TurnClient({
-      transport: await openTransport(kind, server, u.host, cctx),
-      username: ctx.creds.username,
-      password: ctx.creds.password,
-      timeoutMs: ctx.timeoutMs,
-      signal: ctx.opts.signal,
-    });
-    clients.push(b);
+  /** A second allocation (the relay step's peer: its failure is a permission failure) and §9 CreatePermission both ways. */
+  private async permissions(server: Endpoint, a: TurnClient): Promise<TurnClient> {
+    this.begin('permission');
+    const b = await this.client(server);
     const allocB = await b.allocate();
-    await Promise.all([a.createPermission([allocB.relayed]), b.createPermission([alloc.relayed])]);
-    check.permission = { ok: true, ms: round(performance.now() - ts) };
-    emit('permission', true, check.permission.ms!);
+    await Promise.all([a.createPermission([allocB.relayed]), b.createPermission([a.relayed!])]);
+    this.check.permission = { ok: true, ms: this.elapsed() };
+    this.emit(true, this.check.permission.ms!);
+    return b;
+  }
 
-    step = 'relay';
-    ts = performance.now();
-    const { sent, rtts } = await relayEcho(a, b, cctx);
+  private async relay(a: TurnClient, b: TurnClient): Promise<void> {
+    this.begin('relay');
+    const { sent, rtts } = await relayEcho(a, b, this.ctx);
     const sorted = [...rtts].sort((x, y) => x - y);
     const lossPct = round(((sent - rtts.length) / sent) * 100);
-    check.relay = {
-      ok: false,
-      sent,
-      received: rtts.length,
-      rttMs: sorted.length ? { p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)), max: round(sorted[sorted.length - 1]!) } : null,
-      lossPct,
-    };
-    const maxLoss = ctx.opts.maxLossPct ?? 0;
+    const rttMs = sorted.length ? { p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)), max: round(sorted[sorted.length - 1]!) } : null;
+    this.check.relay = { ok: false, sent, received: rtts.length, rttMs, lossPct };
+    const maxLoss = this.ctx.opts.maxLossPct ?? 0;
     if (rtts.length === 0) {
-      throw new RtcError('RTC_ERR_RELAY_NO_DATA', `the relay allocated but none of ${sent} packets came back through it within ${ctx.timeoutMs} ms`, {
+      throw new RtcError('RTC_ERR_RELAY_NO_DATA', `the relay allocated but none of ${sent} packets came back through it within ${this.ctx.timeoutMs} ms`, {
         hint: 'the server may block relaying between its own relay addresses, or drop relayed UDP (firewall on the relay port range)',
       });
     }
     if (lossPct > maxLoss) {
-      throw new RtcError('RTC_ERR_RELAY_NO_DATA', `${sent - rtts.length} of ${sent} packets through the relay were lost (${lossPct} % > --max-loss ${maxLoss} %)`, {
-        hint: 'the path to the relay loses packets: try again, or raise --max-loss',
+      throw new RtcError('RTC_ERR_RELAY_NO_DATA', `${sent - rtts.length} of ${sent} packets through the relay were lost (${lossPct} % > the ${maxLoss} % allowed)`, {
+        hint: 'the path to the relay loses packets: try again, or allow more loss',
+        details: { option: 'maxLossPct' },
       });
     }
-    check.relay.ok = true;
-    emit('relay', true, performance.now() - ts, `p50 ${check.relay.rttMs!.p50} ms, loss ${lossPct} %`);
-    // Free the allocations before ICE allocates two more (a per-user quota of 2-4 is common).
-    await Promise.all(clients.splice(0).map((c) => c.close()));
-
-    if (worker) {
-      step = 'ice';
-      ts = performance.now();
-      const r = await worker.run({
-        url: u.url,
-        username: ctx.creds.username,
-        password: ctx.creds.password,
-        localAddress,
-        ca: ctx.opts.ca,
-        insecure: ctx.opts.insecure,
-        timeoutMs: ctx.timeoutMs,
-        signal: ctx.opts.signal,
-      });
-      check.ice = { ok: true, ms: round(performance.now() - ts), path: r.path };
-      emit('ice', true, check.ice.ms!, r.path);
-    }
-  } catch (e) {
-    const err = toRtcError(e);
-    if (err.code === 'RTC_ERR_INTERRUPTED') throw err;
-    check.error = { code: err.code, message: err.message, hint: err.hint, step };
-    if (step === 'resolve' || step === 'allocate') check.allocate.ok = false;
-    else if (step === 'refresh') check.refresh.ok = false;
-    else if (step === 'permission') check.permission.ok = false;
-    else if (step === 'relay') check.relay.ok = false;
-    else if (step === 'ice') check.ice = { ok: false, ms: null };
-    emit(step, false, performance.now() - t0, err.message);
-  } finally {
-    await Promise.all(clients.map((c) => c.close()));
+    this.check.relay.ok = true;
+    this.emit(true, this.elapsed(), `p50 ${rttMs!.p50} ms, loss ${lossPct} %`);
   }
-  check.ms = round(performance.now() - t0);
-  return check;
-}
 
+  /** Two werift peers, relay-only, connect through the server and echo a data-channel message (turn-ice.ts). */
+  private async ice(worker: IceEchoWorker): Promise<void> {
+    this.begin('ice');
+    const { opts, creds, timeoutMs } = this.ctx;
+    const r = await worker.run({
+      url: this.u.url,
+      username: creds.username,
+      password: creds.password,
+      localAddress: opts.localAddress,
+      ca: opts.ca,
+      insecure: opts.insecure,
+      timeoutMs,
+      signal: opts.signal,
+    });
+    this.check.ice = { ok: true, ms: this.elapsed(), path: r.path };
+    this.emit(true, this.check.ice.ms!, r.path);
+  }
+
+  private fail(e: unknown): void {
+    const err = protocolToRtcError(e, { role: 'TURN', username: this.ctx.creds.username, realm: this.clients.find((c) => c.currentRealm)?.currentRealm ?? this.realm, transport: this.check.transport });
+    if (err.code === 'RTC_ERR_INTERRUPTED') throw err;
+    const step = this.step;
+    this.check.error = { code: err.code, message: err.message, hint: err.hint, step, ...(err.details ? { details: err.details } : {}) };
+    if (step === 'resolve' || step === 'allocate') this.check.allocate.ok = false;
+    else if (step === 'refresh') this.check.refresh.ok = false;
+    else if (step === 'permission') this.check.permission.ok = false;
+    else if (step === 'relay') this.check.relay.ok = false;
+    else if (step === 'ice') this.check.ice = { ok: false, ms: null };
+    this.emit(false, performance.now() - this.t0, err.message);
+  }
+}

@@ -14,104 +14,16 @@
  * without data); the first failing step of a URL is recorded in its check and the other URLs still run.
  * Credentials are never put into results, messages or details.
  */
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { interruptError, RtcError, type RtcErrorCode } from '../errors.js';
+import { interruptError, RtcError } from '../errors.js';
 import { parseIceServerUrl, type IceServerUrl } from '../rtc/ice-config.js';
 // Only light modules are imported statically: the TURN client pulls in werift's STUN codec (~0.4 s to load), which
 // is imported after the werift worker has been started, so both loads run in parallel (see turnCheck).
+import { mintRestCredentials } from '../turn/credentials.js';
+import { readCaFile } from './ca-file.js';
+import { protocolToRtcError } from './protocol-errors.js';
 import { startIceEchoWorker } from './turn-ice.js';
-import { mintRestCredentials } from './turn-credentials.js';
-import type { TurnTransportKind } from './turn-transport.js';
-
-export interface TurnCheckOptions {
-  urls: string[];
-  /** Long-term credentials ... */
-  username?: string;
-  password?: string;
-  /** ... or a TURN REST shared secret (coturn use-auth-secret), minted into credentials here. */
-  secret?: string;
-  /** REST credential lifetime in seconds (default 3600). */
-  ttlSeconds?: number;
-  /** REST user part (default "rtc-cli"). */
-  user?: string;
-  /** PEM CA for turns: (the file's contents) ... */
-  ca?: string | Buffer;
-  /** ... or the file to read it from (RTC_ERR_FILE_NOT_FOUND / RTC_ERR_CERT when unusable). */
-  caFile?: string;
-  /** Skip certificate verification for turns:. */
-  insecure?: boolean;
-  /** Packets sent through the relay (default 10). */
-  count?: number;
-  /** Spacing between relay packets (default 5 ms). */
-  intervalMs?: number;
-  /** Fail the relay step above this loss (percent, default 0: every packet must come back). */
-  maxLossPct?: number;
-  /** Time limit of each step (a request, the relay echo, ICE). Default 5000 ms. */
-  timeoutMs?: number;
-  /** Run the werift ICE step (default true). */
-  ice?: boolean;
-  /** Local address for the sockets (and the only address ICE gathers on). Default: 127.0.0.1 for a loopback server. */
-  localAddress?: string;
-  signal?: AbortSignal;
-  /** Progress, one call per finished step (for human output and NDJSON events). */
-  onStep?: (e: { url: string; step: StepName; ok: boolean; ms: number; detail?: string }) => void;
-}
-
-export type StepName = 'resolve' | 'allocate' | 'refresh' | 'permission' | 'relay' | 'ice';
-
-export interface CheckError {
-  code: RtcErrorCode;
-  message: string;
-  hint?: string;
-  /** The step that failed. */
-  step: StepName;
-}
-
-export interface TurnCheck {
-  url: string;
-  transport: TurnTransportKind;
-  /** The server address the host resolved to. */
-  server?: string;
-  allocate: { ok: boolean; relayedAddress: string | null; mappedAddress?: string | null; lifetimeSeconds?: number; ms: number | null };
-  refresh: { ok: boolean | null; lifetimeSeconds?: number; ms: number | null };
-  permission: { ok: boolean | null; ms: number | null };
-  relay: {
-    ok: boolean | null;
-    sent: number;
-    received: number;
-    rttMs: { p50: number; p95: number; max: number } | null;
-    lossPct: number | null;
-  };
-  /** ok null: not run (--no-ice, or an earlier step failed). */
-  ice: { ok: boolean | null; ms: number | null; path?: string };
-  /** Total for this URL. */
-  ms: number;
-  error?: CheckError;
-}
-
-export interface TurnCheckResult {
-  ok: boolean;
-  /** "long-term" or "rest" (minted from --secret); the username is shown, never the password or secret. */
-  auth: 'long-term' | 'rest';
-  username: string;
-  checks: TurnCheck[];
-  durationMs: number;
-}
-
-export const round = (n: number): number => Math.round(n * 100) / 100;
-
-/** Nearest-rank percentile (sorted input). */
-export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
-}
-
-export function transportOf(u: IceServerUrl): TurnTransportKind {
-  if (u.scheme === 'turns') return 'tls';
-  return u.transport === 'tcp' ? 'tcp' : 'udp';
-}
+import { round, type Creds, type TurnCheck, type TurnCheckOptions, type TurnCheckResult } from './turn-check-model.js';
 
 /** Parse every URL up front (bad input must exit 2 before any network traffic). */
 export function parseTurnUrls(urls: string[]): IceServerUrl[] {
@@ -127,42 +39,23 @@ export function parseTurnUrls(urls: string[]): IceServerUrl[] {
   });
 }
 
-export interface Creds {
-  username: string;
-  password: string;
-  auth: 'long-term' | 'rest';
-}
-
 function credentialsFrom(opts: TurnCheckOptions): Creds {
   if (opts.secret !== undefined && opts.password !== undefined) {
-    throw new RtcError('RTC_ERR_USAGE', 'give either --username/--credential or --secret, not both');
+    throw new RtcError('RTC_ERR_USAGE', 'give either long-term credentials (username and password) or a TURN REST secret, not both', { details: { option: 'secret' } });
   }
   if (opts.secret !== undefined) {
     const user = opts.user ?? opts.username ?? 'rtc-cli';
-    const c = mintRestCredentials({ secret: opts.secret, user, ttlSeconds: opts.ttlSeconds });
-    return { username: c.username, password: c.password, auth: 'rest' };
+    try {
+      const c = mintRestCredentials({ secret: opts.secret, user, ttlSeconds: opts.ttlSeconds });
+      return { username: c.username, password: c.password, auth: 'rest' };
+    } catch (e) {
+      throw protocolToRtcError(e, { role: 'TURN' });
+    }
   }
   if (!opts.username || opts.password === undefined) {
-    throw new RtcError('RTC_ERR_USAGE', 'TURN needs credentials: --username and --credential, or --secret', {
-      hint: 'or set RTC_TURN_USERNAME and RTC_TURN_CREDENTIAL, or RTC_TURN_SECRET',
-    });
+    throw new RtcError('RTC_ERR_USAGE', 'TURN needs credentials: a username and password, or a TURN REST secret', { details: { option: 'credentials' } });
   }
   return { username: opts.username, password: opts.password, auth: 'long-term' };
-}
-
-async function readCa(file: string): Promise<Buffer> {
-  let pem: Buffer;
-  try {
-    pem = await readFile(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new RtcError('RTC_ERR_FILE_NOT_FOUND', `--ca file "${file}" does not exist`);
-    throw new RtcError('RTC_ERR_FILE_UNREADABLE', `--ca file "${file}" cannot be read (${code ?? String(e)})`);
-  }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new RtcError('RTC_ERR_CERT', `--ca file "${file}" holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
-  }
-  return pem;
 }
 
 /** Run every check. Throws only for bad input (exit 2) and interruption; a failed check is in the result. */
@@ -171,11 +64,13 @@ export async function turnCheck(opts: TurnCheckOptions): Promise<TurnCheckResult
   const urls = parseTurnUrls(opts.urls);
   const creds = credentialsFrom(opts);
   const count = opts.count ?? 10;
-  if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new RtcError('RTC_ERR_USAGE', `--count must be 1-10000 (got ${count})`);
-  if (opts.localAddress !== undefined && isIP(opts.localAddress) === 0) {
-    throw new RtcError('RTC_ERR_BAD_ADDRESS', `--local-address "${opts.localAddress}" is not an IP address`);
+  if (!Number.isInteger(count) || count < 1 || count > 10_000) {
+    throw new RtcError('RTC_ERR_USAGE', `the relay packet count must be 1-10000 (got ${count})`, { details: { option: 'count' } });
   }
-  if (opts.caFile !== undefined) opts = { ...opts, ca: await readCa(opts.caFile) };
+  if (opts.localAddress !== undefined && isIP(opts.localAddress) === 0) {
+    throw new RtcError('RTC_ERR_BAD_ADDRESS', `local address "${opts.localAddress}" is not an IP address`, { details: { option: 'localAddress' } });
+  }
+  if (opts.caFile !== undefined) opts = { ...opts, ca: await readCaFile(opts.caFile) };
   const checks: TurnCheck[] = [];
   // The worker first (werift loads there), then the TURN code here: the two loads overlap.
   const worker = (opts.ice ?? true) ? startIceEchoWorker() : undefined;
@@ -195,3 +90,6 @@ export async function turnCheck(opts: TurnCheckOptions): Promise<TurnCheckResult
   const ok = checks.every((c) => !c.error);
   return { ok, auth: creds.auth, username: creds.username, checks, durationMs: round(performance.now() - t0) };
 }
+
+export type { CheckError, StepName, TurnCheck, TurnCheckOptions, TurnCheckResult } from './turn-check-model.js';
+export { percentile } from './turn-check-model.js';

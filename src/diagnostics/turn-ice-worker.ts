@@ -32,7 +32,7 @@ parentPort?.on('message', (msg: Job) => {
       }
     } catch (e) {
       const err = toRtcError(e);
-      parentPort?.postMessage({ ok: false, error: { code: err.code, message: err.message, hint: err.hint } });
+      parentPort?.postMessage({ ok: false, error: { code: err.code, message: err.message, hint: err.hint, details: err.details } });
     }
   })();
 });

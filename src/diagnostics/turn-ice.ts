@@ -49,6 +49,18 @@ function hasRelayCandidate(sdp: string | undefined): boolean {
   return /a=candidate:\S+ \d+ \S+ \d+ \S+ \d+ typ relay/.test(sdp ?? '');
 }
 
+/**
+ * werift found no relay candidate. For an IPv6 server the reason is known: werift (0.25) sends no
+ * REQUESTED-ADDRESS-FAMILY, so it cannot allocate IPv6 relays (details.reason says so, for the command's hint).
+ */
+function noRelayCandidate(url: string, message: string, otherwise: string): RtcError {
+  if (!/^turns?:\[/.test(url)) return new RtcError('RTC_ERR_ICE_FAILED', message, { hint: otherwise });
+  return new RtcError('RTC_ERR_ICE_FAILED', message, {
+    hint: 'werift (0.25) cannot allocate IPv6 relays (it sends no REQUESTED-ADDRESS-FAMILY)',
+    details: { reason: 'werift-ipv6-relay' },
+  });
+}
+
 export async function iceEcho(opts: IceEchoOptions): Promise<IceEchoResult> {
   const t0 = performance.now();
   const ice = {
@@ -76,11 +88,7 @@ export async function iceEcho(opts: IceEchoOptions): Promise<IceEchoResult> {
       await pc1.setLocalDescription(await pc1.createOffer());
       await waitGathered(pc1, opts.timeoutMs);
       if (!hasRelayCandidate(pc1.localDescription?.sdp)) {
-        throw new RtcError('RTC_ERR_ICE_FAILED', `werift got no relay candidate from ${opts.url} (its own TURN client failed where ours succeeded)`, {
-          hint: /^turns?:\[/.test(opts.url)
-            ? 'werift (0.25) cannot allocate IPv6 relays (it sends no REQUESTED-ADDRESS-FAMILY); use --no-ice for an IPv6-only server'
-            : 'DEBUG=werift* shows werift\'s TURN log',
-        });
+        throw noRelayCandidate(opts.url, `werift got no relay candidate from ${opts.url} (its own TURN client failed where ours succeeded)`, 'DEBUG=werift* shows werift\'s TURN log');
       }
       await pc2.setRemoteDescription(pc1.localDescription!);
       await pc2.setLocalDescription(await pc2.createAnswer());
@@ -101,14 +109,9 @@ export async function iceEcho(opts: IceEchoOptions): Promise<IceEchoResult> {
     const limit = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
         const state = `${pc1.iceConnectionState}/${pc1.connectionState}`;
-        const ipv6 = /^turns?:\[/.test(opts.url);
         reject(
           phase === 'gathering'
-            ? new RtcError('RTC_ERR_ICE_FAILED', `werift got no relay candidate from ${opts.url} within ${opts.timeoutMs} ms`, {
-                hint: ipv6
-                  ? 'werift (0.25) cannot allocate IPv6 relays (it sends no REQUESTED-ADDRESS-FAMILY); use --no-ice for an IPv6-only server'
-                  : 'its TURN client kept failing where ours succeeded; DEBUG=werift* shows its log',
-              })
+            ? noRelayCandidate(opts.url, `werift got no relay candidate from ${opts.url} within ${opts.timeoutMs} ms`, 'its TURN client kept failing where ours succeeded; DEBUG=werift* shows its log')
             : new RtcError(
                 'RTC_ERR_ICE_FAILED',
                 phase === 'connecting'
@@ -164,9 +167,9 @@ export function startIceEchoWorker(): IceEchoWorker {
       return new Promise<IceEchoResult>((resolve, reject) => {
         // The worker enforces opts.timeoutMs itself; this outer limit only catches a wedged worker.
         const timer = setTimeout(() => finish(new RtcError('RTC_ERR_ICE_FAILED', `the ICE step did not finish within ${opts.timeoutMs + 2000} ms`)), opts.timeoutMs + 2000);
-        const onMessage = (m: { ok: boolean; result?: IceEchoResult; error?: { code: RtcErrorCode; message: string; hint?: string } }): void => {
+        const onMessage = (m: { ok: boolean; result?: IceEchoResult; error?: { code: RtcErrorCode; message: string; hint?: string; details?: Record<string, unknown> } }): void => {
           if (m.ok) finish(undefined, m.result);
-          else finish(new RtcError(m.error!.code, m.error!.message, { hint: m.error!.hint }));
+          else finish(new RtcError(m.error!.code, m.error!.message, { hint: m.error!.hint, details: m.error!.details }));
         };
         const onError = (e: Error): void => finish(new RtcError('RTC_ERR_INTERNAL', `the ICE worker crashed: ${e.message}`, { cause: e }));
         const onAbort = (): void => finish(interruptError(signal?.reason));

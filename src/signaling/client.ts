@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { interruptError, RtcError } from '../errors.js';
 import type { JoinResult, SignalingClientEvents, SignalingClientOptions } from './types.js';
-import { CLOSE_NORMAL, CLOSE_UNAUTHORIZED, ROOM_NAME_RE, parseServerMessage, type ServerMessage, type WelcomeMsg } from './protocol.js';
+import { CLOSE_NORMAL, CLOSE_THROTTLED, CLOSE_UNAUTHORIZED, ROOM_NAME_RE, parseServerMessage, type ServerMessage, type WelcomeMsg } from './protocol.js';
 
 export type { JoinResult, SignalingClientEvents, SignalingClientOptions };
 
@@ -115,7 +115,7 @@ function openSocket(opts: ClientOptions, timeoutMs: number): Promise<{ ws: WebSo
       if (isBinary) return;
       const m = parseServerMessage(data.toString());
       if (m?.type === 'welcome') finish(undefined, m);
-      else if (m?.type === 'error' && m.code === 'server-full') {
+      else if (m?.type === 'error' && (m.code === 'server-full' || m.code === 'too-many-connections')) {
         finish(new RtcError('RTC_ERR_SIGNAL_REFUSED', `the signaling server refused the connection: ${m.message}`, { details: { code: m.code } }));
       }
     };
@@ -319,6 +319,12 @@ export class SignalingClient extends EventEmitter {
           details: { code: reply.code },
         });
       }
+      if (reply.code === 'throttled') {
+        return new RtcError('RTC_ERR_SIGNAL_AUTH', `the signaling server refused the join: ${reply.message}`, {
+          hint: 'too many wrong tokens came from this address: wait a minute, then retry with the right token (--token / RTC_TOKEN)',
+          details: { code: reply.code },
+        });
+      }
       return new RtcError('RTC_ERR_SIGNAL_REFUSED', `the signaling server refused the request: ${reply.message} (${reply.code})`, {
         details: { code: reply.code },
       });
@@ -438,10 +444,14 @@ export class SignalingClient extends EventEmitter {
     const lostRoom = this.myRoom;
     this.myId = undefined;
     this.myRoom = undefined;
-    if (code === CLOSE_UNAUTHORIZED) {
-      const err = new RtcError('RTC_ERR_SIGNAL_AUTH', 'the signaling server refused the token', {
-        hint: 'pass the token the server was started with (--token / RTC_TOKEN)',
-      });
+    if (code === CLOSE_UNAUTHORIZED || code === CLOSE_THROTTLED) {
+      // Reconnecting would not help (and after a throttle would only extend it).
+      const err =
+        code === CLOSE_UNAUTHORIZED
+          ? new RtcError('RTC_ERR_SIGNAL_AUTH', 'the signaling server refused the token', { hint: 'pass the token the server was started with (--token / RTC_TOKEN)' })
+          : new RtcError('RTC_ERR_SIGNAL_AUTH', 'the signaling server refused the join: too many wrong tokens from this address', {
+              hint: 'wait a minute, then retry with the right token (--token / RTC_TOKEN)',
+            });
       this.settle(err);
       void this.shutdown(err);
       return;

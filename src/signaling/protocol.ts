@@ -25,6 +25,18 @@ export const CLOSE_TOO_BIG = 1009;
 export const CLOSE_TRY_AGAIN = 1013;
 /** Wrong or missing token (401 in spirit). */
 export const CLOSE_UNAUTHORIZED = 4401;
+/** No successful `join` within the server's join timeout (408 in spirit). */
+export const CLOSE_JOIN_TIMEOUT = 4408;
+/** Too many wrong tokens from this address: token joins are refused for a while (429 in spirit). */
+export const CLOSE_THROTTLED = 4429;
+
+/**
+ * How deep JSON may nest in a client message (relay `data` and any other field). Peer payloads are 2-4 levels deep;
+ * a few thousand levels make the server's JSON.stringify of the outgoing relay overflow the call stack (found by
+ * fuzzing: test/signaling/fixtures/protocol-fuzz.json). JSON.parse itself copes (V8's parser is iterative), so the
+ * depth is checked on the parsed value.
+ */
+export const MAX_DATA_DEPTH = 64;
 
 /** Stable error codes carried in `{"type":"error","code":...}`. Never rename one; add new ones at the end. */
 export const SIGNAL_ERROR_CODES = [
@@ -41,6 +53,10 @@ export const SIGNAL_ERROR_CODES = [
   'unknown-peer',
   'already-joined',
   'slow-consumer',
+  'join-timeout',
+  'too-many-connections',
+  'throttled',
+  'server-busy',
 ] as const;
 export type SignalErrorCode = (typeof SIGNAL_ERROR_CODES)[number];
 
@@ -58,6 +74,8 @@ export interface WelcomeMsg {
   maxRooms: number;
   /** The server pings every this many ms; a client that hears nothing for ~2.5 intervals may assume the link is dead. */
   heartbeatMs: number;
+  /** A connection that has not joined a room this many ms after connecting is closed (4408). Absent on older servers. */
+  joinTimeoutMs?: number;
   /** Messages per second a connection may send (sustained), and the burst allowance. */
   rate: { perSecond: number; burst: number };
 }
@@ -153,6 +171,29 @@ function optionalRoom(o: Record<string, unknown>, ref: string): ParseResult | un
 }
 
 /**
+ * True when a parsed JSON value nests arrays/objects deeper than `max` levels (the value itself is level 1 if it is
+ * an array or object). The recursion stops at `max`, so it never goes deeper than `max` + 1 frames whatever the input;
+ * the work is bounded by the number of nodes (a typical peer payload has under ten).
+ */
+export function jsonDepthExceeds(value: unknown, max: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (max < 1) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (jsonDepthExceeds(value[i], max - 1)) return true;
+    return false;
+  }
+  for (const k in value) {
+    if (Object.prototype.hasOwnProperty.call(value, k) && jsonDepthExceeds((value as Record<string, unknown>)[k], max - 1)) return true;
+  }
+  return false;
+}
+
+/** Serialise a server message. One place, so a test can check that everything the parser accepts can be sent on. */
+export function encodeServerMessage(m: ServerMessage): string {
+  return JSON.stringify(m);
+}
+
+/**
  * Validate one text frame from a client. Never throws. Only own properties are read, so keys like `__proto__` or
  * `constructor` in the JSON cannot change what is checked (JSON.parse makes them plain own data properties).
  */
@@ -163,6 +204,8 @@ export function parseClientMessage(text: string): ParseResult {
   } catch {
     return fail('bad-json', 'message is not valid JSON');
   }
+  // The message object itself is one level; its fields (relay `data`) may use MAX_DATA_DEPTH more.
+  if (jsonDepthExceeds(v, MAX_DATA_DEPTH + 1)) return fail('bad-message', `JSON nested deeper than ${MAX_DATA_DEPTH} levels`);
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail('bad-message', 'message must be a JSON object');
   const o = v as Record<string, unknown>;
   if (!hasOwn(o, 'type') || typeof o.type !== 'string') return fail('bad-message', 'message needs a string "type"');

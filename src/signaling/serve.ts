@@ -5,11 +5,13 @@
  */
 import net from 'node:net';
 import { stat } from 'node:fs/promises';
-import { networkInterfaces } from 'node:os';
 import { RtcError } from '../errors.js';
 import { ensureSelfSignedCert, loadCertificate, type TlsMaterial } from './cert.js';
 import { startSignalingServer, type SignalingServer, type SignalingServerOptions } from './server.js';
 import { SIGNALING_PATH } from './types.js';
+import { bracket, reachableAddresses } from './origin.js';
+
+export { reachableAddresses };
 
 export interface ServeOptions extends Omit<SignalingServerOptions, 'https'> {
   /** Serve HTTPS/WSS. With certPath/keyPath: that pair; without: the generated self-signed certificate. */
@@ -27,25 +29,6 @@ export interface ServeHandle {
   /** The matching `--signal` values. */
   signalUrls: string[];
   tls?: Pick<TlsMaterial, 'fingerprint256' | 'certPath' | 'keyPath' | 'generated' | 'validTo' | 'dnsNames' | 'ipAddresses'>;
-}
-
-function bracket(ip: string): string {
-  return ip.includes(':') ? `[${ip}]` : ip;
-}
-
-/** Addresses a user can reach the server on: the bound one, or for 0.0.0.0 / :: every interface address. */
-export function reachableAddresses(host: string): string[] {
-  if (host !== '0.0.0.0' && host !== '::') return [host];
-  const out: string[] = [];
-  const wantV6 = host === '::';
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) {
-      if (a.family === 'IPv6' && (!wantV6 || /^fe[89ab]/i.test(a.address))) continue;
-      out.push(a.address);
-    }
-  }
-  // Loopback first: it always works from this machine.
-  return out.sort((a, b) => Number(!/^(127\.|::1$)/.test(a)) - Number(!/^(127\.|::1$)/.test(b)));
 }
 
 /** Start `serve`. Rejects RTC_ERR_BAD_ADDRESS, RTC_ERR_USAGE, RTC_ERR_CERT, RTC_ERR_FILE_*, RTC_ERR_WRITE, RTC_ERR_LISTEN. */

@@ -498,11 +498,39 @@ function sendChat(text) {
   return sent;
 }
 
+// ------------------------------------------------------------------------------------------------ signaling target
+// `?signal=` may point the page at another signaling server. A link is not the user's consent to send the camera
+// there: `?autostart=1&signal=ws://attacker/ws` would otherwise stream it to the attacker's `record`. So a target that
+// is not the server that served this page never autostarts: the page says where it would connect and waits for a
+// click on Join. (The server's Content-Security-Policy only lets the page connect to origins `serve --allow-origin`
+// lists, so a foreign target also has to be trusted by the operator.)
+function signalTarget() {
+  const own = defaultSignalUrl();
+  const given = params.get('signal');
+  if (!given) return { url: own, foreign: false, valid: true };
+  let u;
+  try {
+    u = new URL(given);
+  } catch {
+    return { url: given, foreign: true, valid: false };
+  }
+  const ownUrl = new URL(own);
+  return { url: u.href, foreign: u.protocol !== ownUrl.protocol || u.host !== ownUrl.host, valid: u.protocol === 'ws:' || u.protocol === 'wss:' };
+}
+const signal = signalTarget();
+state.signalUrl = signal.url;
+state.foreignSignal = signal.foreign;
+
 // --------------------------------------------------------------------------------------------------------- room
 async function join(room, token) {
   notice('');
   if (state.sig) leave();
-  const sig = new SignalingClient(params.get('signal') || defaultSignalUrl());
+  if (!signal.valid) {
+    notice(`The signal parameter "${signal.url}" is not a ws:// or wss:// URL.`);
+    return;
+  }
+  if (signal.foreign) log(`connecting to ${signal.url} (not the server that served this page)`);
+  const sig = new SignalingClient(signal.url);
   state.sig = sig;
   setPill($('signal-state'), 'connecting', 'connecting…');
   sig.addEventListener('relay', onRelay);
@@ -626,7 +654,14 @@ async function boot() {
     $('max-bitrate').value = String(state.maxBitrateKbps);
   }
   renderPeers();
-  if (params.get('autostart') === '1') {
+  if (signal.foreign) setPill($('signal-state'), 'idle', `not connected (would use ${signal.url})`);
+  if (params.get('autostart') === '1' && signal.foreign) {
+    notice(
+      `This link asks the page to send your camera and microphone through ${signal.url}, which is not the server that ` +
+        'served this page. Nothing was started. If you trust that server, press Join (and Start camera) yourself.',
+      'info',
+    );
+  } else if (params.get('autostart') === '1') {
     const wantsMedia = $('c-video').checked || $('c-audio').checked;
     if (wantsMedia) {
       await startCamera();

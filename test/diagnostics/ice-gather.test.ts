@@ -88,7 +88,7 @@ describe('ice-gather', () => {
     const r = await runCli(['ice-gather', '--json', '--ice-address', '127.0.0.1']);
     expect(r.code, r.stderr).toBe(0);
     const res = finalJson(r);
-    expect(res.verdict).toBe('host candidates only (no --ice-server given)');
+    expect(res.verdict).toBe('host candidates only (no ICE server given)');
     expect(res.candidates.length).toBeGreaterThanOrEqual(1);
     expect(res.candidates.every((c) => c.type === 'host' && c.address === '127.0.0.1')).toBe(true);
     expect(typeof res.durationMs).toBe('number');

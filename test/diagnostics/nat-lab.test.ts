@@ -114,7 +114,7 @@ describe('embedded STUN server and two-server mode behind real NATs', () => {
   beforeAll(async () => {
     // One process in the pub namespace: an RFC 5780 server on .3:3478/.4:3479 and plain ones on .3:5000, .4:5000, .3:5001.
     const code = `
-      const { startStunServer } = await import(${JSON.stringify(new URL('../../dist/diagnostics/stun-server.js', import.meta.url).href)});
+      const { startStunServer } = await import(${JSON.stringify(new URL('../../dist/stun/server.js', import.meta.url).href)});
       await startStunServer({ host: '${PUB_3}', port: 3478, altHost: '${PUB_4}', altPort: 3479 });
       await startStunServer({ host: '${PUB_3}', port: 5000 });
       await startStunServer({ host: '${PUB_4}', port: 5000 });

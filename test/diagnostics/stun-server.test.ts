@@ -4,17 +4,10 @@ import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatProbeResult } from '../../src/diagnostics/nat-probe.js';
-import {
-  addressAttr,
-  CHANGE_IP,
-  CHANGE_PORT,
-  createStunMessage,
-  encodeStunMessage,
-  errorCodeOf,
-  mappedAddressOf,
-} from '../../src/diagnostics/stun-message.js';
-import { startStunServer, type StunServerHandle } from '../../src/diagnostics/stun-server.js';
-import { closeSocket, createStunSocket, stunRequest } from '../../src/diagnostics/stun-transaction.js';
+import { addressAttr, CHANGE_IP, CHANGE_PORT, createStunMessage, encodeStunMessage, errorCodeOf, mappedAddressOf } from '../../src/stun/message.js';
+import { startStunServer, type StunServerHandle } from '../../src/stun/server.js';
+import { closeSocket, createStunSocket } from '../../src/stun/socket.js';
+import { stunRequest } from '../../src/stun/transaction.js';
 import { collect, runCli, spawnCli, waitForJsonLine } from '../helpers/cli.js';
 import { DEBIAN_STUN } from '../helpers/natlab.js';
 
@@ -149,11 +142,20 @@ describe('embedded STUN server', () => {
     expect(r.code).toBe(1);
   });
 
-  it('refuses bad configurations with clear errors', async () => {
-    await expect(startStunServer({ host: '0.0.0.0', port: 0, altHost: '127.0.0.2', altPort: 0 })).rejects.toMatchObject({ code: 'RTC_ERR_USAGE' });
-    await expect(startStunServer({ host: '127.0.0.1', port: 0, altHost: '127.0.0.2' })).rejects.toMatchObject({ code: 'RTC_ERR_USAGE' });
-    await expect(startStunServer({ host: 'localhost', port: 0 })).rejects.toMatchObject({ code: 'RTC_ERR_BAD_ADDRESS' });
-    await expect(startStunServer({ host: '127.0.0.1', port: rfc5780.addresses.primary.port })).rejects.toMatchObject({ code: 'RTC_ERR_LISTEN' });
+  it('refuses bad configurations with protocol errors naming the option (the command names the flag)', async () => {
+    await expect(startStunServer({ host: '0.0.0.0', port: 0, altHost: '127.0.0.2', altPort: 0 })).rejects.toMatchObject({ name: 'InvalidOptionError', option: 'altHost' });
+    await expect(startStunServer({ host: '127.0.0.1', port: 0, altHost: '127.0.0.2' })).rejects.toMatchObject({ name: 'InvalidOptionError', option: 'altPort' });
+    await expect(startStunServer({ host: 'localhost', port: 0 })).rejects.toMatchObject({ name: 'InvalidOptionError', option: 'host' });
+    await expect(startStunServer({ host: '127.0.0.1', port: rfc5780.addresses.primary.port })).rejects.toMatchObject({ name: 'NetworkError', kind: 'in-use' });
+  });
+
+  it('serve maps them to RTC_ERR_* codes with hints naming its flags', async () => {
+    const taken = await runCli(['serve', '--port', '0', '--stun-port', String(rfc5780.addresses.primary.port), '--json']);
+    expect(taken.code).toBe(1);
+    expect(JSON.parse(taken.stdout.trim().split('\n').pop()!)).toMatchObject({ error: { code: 'RTC_ERR_LISTEN', hint: expect.stringMatching(/--stun-port/) } });
+    const same = await runCli(['serve', '--port', '0', '--stun-port', '0', '--stun-alt-host', '127.0.0.1', '--json']);
+    expect(same.code).toBe(2);
+    expect(JSON.parse(same.stdout.trim().split('\n').pop()!)).toMatchObject({ error: { code: 'RTC_ERR_USAGE', hint: expect.stringMatching(/--stun-alt-host/) } });
   });
 });
 

@@ -6,9 +6,12 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { startCoturn, type Coturn } from '../helpers/coturn.js';
-import { TurnClient } from '../../src/diagnostics/turn-client.js';
+import { protocolToRtcError } from '../../src/diagnostics/protocol-errors.js';
 import type { TurnCheckResult } from '../../src/diagnostics/turn-check.js';
-import { openStreamTransport, openUdpTransport } from '../../src/diagnostics/turn-transport.js';
+import { ErrorResponseError } from '../../src/stun/errors.js';
+import { TurnClient } from '../../src/turn/client.js';
+import { openStreamTransport } from '../../src/turn/stream-transport.js';
+import { openUdpTransport } from '../../src/turn/udp-transport.js';
 
 const servers: Coturn[] = [];
 afterAll(async () => {
@@ -45,7 +48,12 @@ describe('TURN client against coturn', () => {
     const c = new TurnClient({ transport: await openUdpTransport({ server: { address: t.host, port: t.port } }), username: t.username, password: t.password, timeoutMs: 5000 });
     try {
       await c.allocate();
-      await expect(c.createPermission([{ address: '127.0.0.1', port: 5000 }])).rejects.toMatchObject({
+      // The protocol layer says what the server answered (ErrorResponseError with its code and the peer) ...
+      const err = await c.createPermission([{ address: '127.0.0.1', port: 5000 }]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ErrorResponseError);
+      expect(err).toMatchObject({ method: 'CREATE-PERMISSION', code: 403, peer: { address: '127.0.0.1', port: 5000 } });
+      // ... and the feature layer says it in words with a stable code.
+      expect(protocolToRtcError(err, { role: 'TURN', username: t.username, transport: 'udp' })).toMatchObject({
         code: 'RTC_ERR_TURN_FORBIDDEN',
         message: expect.stringMatching(/refused CREATE-PERMISSION for peer 127\.0\.0\.1:5000 \(403/),
       });

@@ -2,11 +2,11 @@
 // independently with `openssl dgst -sha1 -hmac`), the TCP/TLS stream framing of RFC 8656 §12.5, percentiles and URL
 // validation.
 import { describe, expect, it } from 'vitest';
-import { mintRestCredentials } from '../../src/diagnostics/turn-credentials.js';
-import { TurnStreamFramer, padForStream, isChannelData } from '../../src/diagnostics/turn-transport.js';
+import { turnErrorFor } from '../../src/diagnostics/protocol-errors.js';
 import { percentile, parseTurnUrls } from '../../src/diagnostics/turn-check.js';
-import { turnErrorFor } from '../../src/diagnostics/turn-client.js';
-import { RtcError } from '../../src/errors.js';
+import { BadMessageError, ErrorResponseError, InvalidOptionError } from '../../src/stun/errors.js';
+import { mintRestCredentials } from '../../src/turn/credentials.js';
+import { TurnStreamFramer, padForStream, isChannelData } from '../../src/turn/transport.js';
 
 describe('TURN REST credentials (coturn use-auth-secret)', () => {
   it('matches openssl: echo -n "1700003600:alice" | openssl dgst -sha1 -hmac s3cret -binary | base64', () => {
@@ -19,9 +19,10 @@ describe('TURN REST credentials (coturn use-auth-secret)', () => {
     expect(c.password).toBe('hkHv/K58ZdACCJ9F4MWT46M317I=');
   });
   it('refuses an empty secret, a bad ttl and a user with a colon', () => {
-    expect(() => mintRestCredentials({ secret: '' })).toThrow(RtcError);
-    expect(() => mintRestCredentials({ secret: 's', ttlSeconds: 0 })).toThrow(/--ttl/);
+    expect(() => mintRestCredentials({ secret: '' })).toThrow(expect.objectContaining({ option: 'secret' }));
+    expect(() => mintRestCredentials({ secret: 's', ttlSeconds: 0 })).toThrow(expect.objectContaining({ option: 'ttlSeconds' }));
     expect(() => mintRestCredentials({ secret: 's', user: 'a:b' })).toThrow(/must not contain ":"/);
+    expect(() => mintRestCredentials({ secret: 's', user: 'a:b' })).toThrow(InvalidOptionError);
   });
 });
 
@@ -50,10 +51,10 @@ describe('TURN stream framing (RFC 8656 §12.5: self-delimiting, ChannelData pad
     expect(f.push(m.subarray(0, 25))).toEqual([]);
     expect(f.push(m.subarray(25))).toEqual([m]);
   });
-  it('rejects bytes that are neither STUN nor ChannelData with RTC_ERR_TURN', () => {
+  it('rejects bytes that are neither STUN nor ChannelData with BadMessageError', () => {
     const f = new TurnStreamFramer();
     // A TLS alert record: first bits 00 like STUN, but no magic cookie.
-    expect(() => f.push(Buffer.from('15030300020246000000000000000000', 'hex'))).toThrow(expect.objectContaining({ code: 'RTC_ERR_TURN' }));
+    expect(() => f.push(Buffer.from('15030300020246000000000000000000', 'hex'))).toThrow(BadMessageError);
     // RTP-looking bytes (first bits 10) and a reserved channel number (0x5000-0x7FFF).
     expect(() => new TurnStreamFramer().push(Buffer.from('80600001aaaaaaaa', 'hex'))).toThrow(/neither STUN nor ChannelData/);
     expect(() => new TurnStreamFramer().push(Buffer.from('50000004aaaaaaaa', 'hex'))).toThrow(/neither STUN nor ChannelData/);
@@ -78,10 +79,20 @@ describe('turn-check helpers', () => {
     expect(() => parseTurnUrls([])).toThrow(expect.objectContaining({ code: 'RTC_ERR_USAGE' }));
   });
   it('maps TURN error responses to stable codes in words', () => {
-    const ctx = { username: 'u', realm: 'r', server: '1.2.3.4:3478 (udp)' };
-    expect(turnErrorFor('ALLOCATE', 401, 'Unauthorized', ctx).code).toBe('RTC_ERR_TURN_AUTH');
-    expect(turnErrorFor('CREATE-PERMISSION', 403, 'Forbidden', { ...ctx, peer: '10.0.0.1:1' }).message).toMatch(/refused CREATE-PERMISSION for peer 10\.0\.0\.1:1/);
-    expect(turnErrorFor('ALLOCATE', 486, 'Allocation Quota Reached', ctx).code).toBe('RTC_ERR_TURN_QUOTA');
-    expect(turnErrorFor('ALLOCATE', 438, 'Stale Nonce', ctx).message).toMatch(/stale nonce/);
+    const ctx = { role: 'TURN' as const, username: 'u', realm: 'r', transport: 'udp' as const };
+    const server = { address: '1.2.3.4', port: 3478 };
+    const err = (method: string, code: number, reason: string, peer?: { address: string; port: number }) => new ErrorResponseError(method, code, reason, server, peer);
+    const auth = turnErrorFor(err('ALLOCATE', 401, 'Unauthorized'), ctx);
+    expect(auth).toMatchObject({ code: 'RTC_ERR_TURN_AUTH', details: { stunError: 401 } });
+    expect(auth.message).toBe('TURN server 1.2.3.4:3478 (udp) rejected the credentials of user "u" in realm "r" (401 Unauthorized after authenticating)');
+    expect(turnErrorFor(err('CREATE-PERMISSION', 403, 'Forbidden', { address: '10.0.0.1', port: 1 }), ctx).message).toMatch(/refused CREATE-PERMISSION for peer 10\.0\.0\.1:1/);
+    expect(turnErrorFor(err('ALLOCATE', 486, 'Allocation Quota Reached'), ctx).code).toBe('RTC_ERR_TURN_QUOTA');
+    expect(turnErrorFor(err('ALLOCATE', 438, 'Stale Nonce'), ctx).message).toMatch(/stale nonce/);
+    expect(turnErrorFor(err('REFRESH', 599, 'Odd'), ctx)).toMatchObject({ code: 'RTC_ERR_TURN', message: 'TURN server 1.2.3.4:3478 (udp) answered REFRESH with an error (599 Odd)' });
+    // Library words never name a command-line flag (the commands add those hints).
+    for (const code of [300, 401, 403, 420, 437, 438, 440, 441, 442, 486, 508]) {
+      const e = turnErrorFor(err('ALLOCATE', code, 'x', server), ctx);
+      expect(`${e.message} ${e.hint ?? ''}`).not.toMatch(/--[a-z]/);
+    }
   });
 });

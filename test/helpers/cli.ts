@@ -20,6 +20,11 @@ export interface CliOptions {
   input?: string | Buffer;
   /** Kill the process (SIGKILL) after this many ms; the test then sees code null. Default 60 s. */
   timeoutMs?: number;
+  /**
+   * Another rtc-cli command to run, executed directly through its shebang like a shell would (e.g. the `rtc-cli` an
+   * installed package put in <prefix>/bin). Default: `node bin/rtc-cli.js` of this checkout.
+   */
+  bin?: string;
 }
 
 function childEnv(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -32,7 +37,8 @@ function childEnv(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 /** Start the bin and return the live child (for long-running commands like serve, recv-file). */
 export function spawnCli(args: string[], opts: CliOptions = {}): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, [BIN, ...args], { env: childEnv(opts.env), cwd: opts.cwd, stdio: 'pipe' });
+    const [cmd, argv] = opts.bin ? [opts.bin, args] : [process.execPath, [BIN, ...args]];
+  return spawn(cmd, argv, { env: childEnv(opts.env), cwd: opts.cwd, stdio: 'pipe' });
 }
 
 /** Run the bin to completion and collect its output. */

@@ -70,7 +70,8 @@ export const NAT_RULES: Record<NatMode, string> = {
   }`,
   // Masquerade keeps the client's source port (one client, no clashes), so "mapped port = client port": the set
   // learns client ports on the way out and inbound packets to them, from anyone, are DNATed back. The lan0 DNAT plus
-  // the LAN masquerade make it hairpin (a LAN host reaching the WAN address comes back in).
+  // the LAN SNAT make it hairpin (a LAN host reaching the WAN address comes back in), with the external source
+  // address RFC 4787 REQ-9 asks for (masquerade on lan0 would show the router's LAN address instead).
   'full-cone': `set fc { type inet_service; flags dynamic,timeout; timeout 120s; }
   chain prerouting { type nat hook prerouting priority dstnat;
     iifname "wan0" udp dport @fc dnat to ${LAN_CLIENT}
@@ -84,7 +85,7 @@ export const NAT_RULES: Record<NatMode, string> = {
   }
   chain postrouting { type nat hook postrouting priority srcnat;
     oifname "wan0" masquerade
-    oifname "lan0" ip saddr 10.99.0.0/24 masquerade
+    oifname "lan0" ip saddr 10.99.0.0/24 snat to ${WAN_ROUTER}
   }`,
   'restricted-cone': `set rc { type ipv4_addr . inet_service; flags dynamic,timeout; timeout 120s; }
   chain prerouting { type nat hook prerouting priority dstnat; iifname "wan0" ip saddr . udp dport @rc dnat to ${LAN_CLIENT}; }

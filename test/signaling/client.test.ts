@@ -177,11 +177,37 @@ describe('SignalingClient', () => {
     expect(ja?.room).toBe('rejoin');
     expect(jb?.room).toBe('rejoin');
     expect(a.room).toBe('rejoin');
-    expect(s2.stats().peersInRooms).toBe(2);
+    expect((await s2.stats()).peersInRooms).toBe(2);
     // Both are back in the same room with new ids: relay works again.
     const got = nextEvent<RelayedMessage>(b, 'message');
     a.send({ after: 'restart' });
     expect(await got).toEqual({ from: a.id, data: { after: 'restart' } });
+  });
+
+  it('works within tight server limits: joins right after welcome, and reconnects and re-joins within them', async () => {
+    // A 150 ms join timeout, two connections per address (exactly these two clients), heartbeat 200 ms.
+    const limits = { joinTimeoutMs: 150, maxConnectionsPerAddress: 2, heartbeatIntervalMs: 200 };
+    const s1 = await startSignalingServer({ port: 0, ...limits });
+    const port = s1.port;
+    const a = await client(s1.signalUrl, { backoffInitialMs: 50, backoffMaxMs: 400 });
+    const b = await client(s1.signalUrl, { backoffInitialMs: 50, backoffMaxMs: 400 });
+    expect(a.welcome.joinTimeoutMs).toBe(150);
+    await a.join('tight');
+    await b.join('tight');
+    // Several heartbeats pass: both echo the pings and stay.
+    await new Promise((r) => setTimeout(r, 700));
+    expect(a.connected && b.connected).toBe(true);
+    const reA = nextEvent<JoinResult | undefined>(a, 'reconnected');
+    const reB = nextEvent<JoinResult | undefined>(b, 'reconnected');
+    await s1.close();
+    const s2 = await server({ port, ...limits });
+    const [ja, jb] = await Promise.all([reA, reB]);
+    expect(ja?.room).toBe('tight');
+    expect(jb?.room).toBe('tight');
+    expect(await s2.stats()).toMatchObject({ connections: 2, peersInRooms: 2 });
+    const got = nextEvent<RelayedMessage>(b, 'message');
+    a.send({ still: 'here' });
+    expect(await got).toEqual({ from: a.id, data: { still: 'here' } });
   });
 
   it('queues sends made while reconnecting and flushes them after the re-join', async () => {
@@ -249,7 +275,7 @@ describe('SignalingClient', () => {
     await a.join('bye');
     await a.close();
     await a.close();
-    await expect.poll(() => s.stats().connections).toBe(0);
+    await expect.poll(async () => (await s.stats()).connections).toBe(0);
     const ac = new AbortController();
     const b = await client(s.signalUrl, { signal: ac.signal });
     const closed = nextEvent<RtcError | undefined>(b, 'closed');

@@ -136,6 +136,69 @@ describe('static files', () => {
   });
 });
 
+describe('security headers', () => {
+  /** Every directive of a CSP header, as name → sources. */
+  function csp(header: string | string[] | undefined): Map<string, string[]> {
+    const m = new Map<string, string[]>();
+    for (const part of String(header ?? '').split(';')) {
+      const [name, ...sources] = part.trim().split(/\s+/);
+      if (name) m.set(name, sources);
+    }
+    return m;
+  }
+
+  it('every page response carries CSP (own origin + its WebSocket only), frame-ancestors none, Permissions-Policy, COOP', async () => {
+    for (const p of ['/', '/index.html', '/app.js', '/style.css', '/nope.html', '/healthz']) {
+      const r = await get(server.port, p);
+      expect(r.headers['x-content-type-options'], p).toBe('nosniff');
+      expect(r.headers['referrer-policy'], p).toBe('no-referrer');
+      expect(r.headers['cross-origin-opener-policy'], p).toBe('same-origin');
+      expect(r.headers['cross-origin-resource-policy'], p).toBe('same-origin');
+      expect(r.headers['x-frame-options'], p).toBe('DENY');
+      const policy = csp(r.headers['content-security-policy']);
+      expect(policy.get('default-src'), p).toEqual(["'self'"]);
+      expect(policy.get('script-src'), p).toEqual(["'self'"]);
+      expect(policy.get('connect-src'), p).toEqual(["'self'", `ws://127.0.0.1:${server.port}`, `wss://127.0.0.1:${server.port}`]);
+      expect(policy.get('frame-ancestors'), p).toEqual(["'none'"]);
+      expect(policy.get('object-src'), p).toEqual(["'none'"]);
+      expect(policy.get('base-uri'), p).toEqual(["'none'"]);
+      for (const [name, sources] of policy) {
+        expect(sources, `${p} ${name}`).not.toContain("'unsafe-inline'");
+        expect(sources, `${p} ${name}`).not.toContain("'unsafe-eval'");
+        expect(sources, `${p} ${name}`).not.toContain('*');
+      }
+      const perms = String(r.headers['permissions-policy']);
+      for (const feature of ['camera', 'microphone', 'display-capture']) expect(perms, p).toContain(`${feature}=(self)`);
+      expect(perms).toContain('geolocation=()');
+    }
+  });
+
+  it('connect-src names the host the page was loaded from (localhost or 127.0.0.1)', async () => {
+    const r = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: server.port, path: '/', headers: { Host: `localhost:${server.port}` } }, (res) => {
+        res.resume();
+        resolve(res);
+      }).on('error', reject);
+    });
+    expect(csp(r.headers['content-security-policy']).get('connect-src')).toEqual(["'self'", `ws://localhost:${server.port}`, `wss://localhost:${server.port}`]);
+  });
+
+  it('the placeholder page runs no inline script (it would break under the CSP)', async () => {
+    const s = await startSignalingServer({ port: 0, webRoot: null });
+    cleanup.push(() => s.close());
+    const r = await get(s.port, '/');
+    expect(r.body).toContain('/ws');
+    expect(r.body).not.toMatch(/<script|style=/);
+  });
+
+  it('the companion page has no inline script or style attribute that the CSP would block', async () => {
+    const html = await readFile(path.join(defaultWebRoot(), 'index.html'), 'utf8');
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(html).not.toMatch(/\sstyle=/);
+    expect(html).not.toMatch(/\son[a-z]+=/);
+  });
+});
+
 describe('HTTPS with the generated certificate', () => {
   it('generates a certificate for localhost + addresses, stores it 0600, reuses it, and regenerates when needed', async () => {
     const dir = path.join(tmp, 'cfg');

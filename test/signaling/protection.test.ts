@@ -1,32 +1,13 @@
 // Every malformed or refused input gets an `error` reply with a stable code and the server keeps serving
 // (docs/signaling-protocol.md "Errors" and "Limits"). Real sockets on port 0.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect as tcpConnect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { startSignalingServer, type ServerEvent, type SignalingServer, type SignalingServerOptions } from '../../src/signaling/server.js';
-import { Raw, barrier } from './raw.js';
+import type { ServerEvent, SignalingServer } from '../../src/signaling/server.js';
+import { Raw, barrier, signalingHarness } from './raw.js';
 
-const cleanup: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f();
-});
-
-async function server(opts: SignalingServerOptions = {}): Promise<SignalingServer> {
-  const s = await startSignalingServer({ port: 0, webRoot: null, ...opts });
-  cleanup.push(() => s.close());
-  return s;
-}
-async function open(s: SignalingServer): Promise<Raw> {
-  const { raw } = await Raw.open(s.signalUrl);
-  cleanup.push(() => raw.terminate());
-  return raw;
-}
-async function joined(s: SignalingServer, room: string): Promise<{ raw: Raw; id: string }> {
-  const { raw, joined } = await Raw.joined(s.signalUrl, room);
-  cleanup.push(() => raw.terminate());
-  return { raw, id: joined.id as string };
-}
+const { cleanup, server, open, joined } = signalingHarness();
 
 /** The server still does its job: a fresh pair can join and relay. */
 async function stillServes(s: SignalingServer): Promise<void> {

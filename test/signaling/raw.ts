@@ -2,7 +2,9 @@
  * A raw protocol-level WebSocket client for the signaling tests: it sends exactly what a test says (including garbage)
  * and lets the test wait for the next server message that matches, with a bounded wait.
  */
+import { afterEach } from 'vitest';
 import WebSocket from 'ws';
+import { startSignalingServer, type SignalingServer, type SignalingServerOptions } from '../../src/signaling/server.js';
 
 export type Msg = Record<string, unknown> & { type: string };
 
@@ -113,4 +115,40 @@ export class Raw {
 export async function barrier(raw: Raw): Promise<void> {
   raw.send({ type: 'ping' });
   await raw.next('pong');
+}
+
+/**
+ * Servers and sockets for one test file, all closed after each test: call once at the top of the file (it registers
+ * the afterEach hook). Servers listen on port 0 and serve no page unless `webRoot` is given.
+ */
+export function signalingHarness(): {
+  cleanup: (() => Promise<unknown> | void)[];
+  server(opts?: SignalingServerOptions): Promise<SignalingServer>;
+  open(s: SignalingServer, opts?: WebSocket.ClientOptions): Promise<Raw>;
+  joined(s: SignalingServer, room: string, opts?: WebSocket.ClientOptions): Promise<{ raw: Raw; id: string }>;
+} {
+  const cleanup: (() => Promise<unknown> | void)[] = [];
+  afterEach(async () => {
+    for (const f of cleanup.splice(0).reverse()) await f();
+  });
+  const open = async (s: SignalingServer, opts: WebSocket.ClientOptions = {}): Promise<Raw> => {
+    const { raw } = await Raw.open(s.signalUrl, opts);
+    cleanup.push(() => raw.terminate());
+    return raw;
+  };
+  return {
+    cleanup,
+    async server(opts = {}) {
+      const s = await startSignalingServer({ port: 0, webRoot: null, ...opts });
+      cleanup.push(() => s.close());
+      return s;
+    },
+    open,
+    async joined(s, room, opts = {}) {
+      const raw = await open(s, opts);
+      raw.send({ type: 'join', room });
+      const j = await raw.next('joined');
+      return { raw, id: j.id as string };
+    },
+  };
 }

@@ -82,15 +82,41 @@ describe('rooms', () => {
     expect(c.peers).toEqual([a.id]);
   });
 
-  it('an empty room disappears', async () => {
-    const a = await joined('gone');
-    a.raw.send({ type: 'leave' });
-    await a.raw.next('left');
-    const res = await fetch(`${server.url}healthz`);
-    const stats = (await res.json()) as { rooms: number };
-    expect(typeof stats.rooms).toBe('number');
-    const d = await joined('gone');
-    expect(d.peers).toEqual([]);
+  it('an empty room is forgotten: the room count goes back to 0, a rejoin gets a fresh room, the cap does not leak', async () => {
+    // A server of its own, so the counts are exactly this test's.
+    const s = await startSignalingServer({ port: 0, webRoot: null, roomSize: 2, rateLimit: { perSecond: 10_000, burst: 10_000 } });
+    try {
+      const health = async (): Promise<{ rooms: number; peersInRooms: number }> => (await (await fetch(`${s.url}healthz`)).json()) as { rooms: number; peersInRooms: number };
+      const a = await Raw.joined(s.signalUrl, 'gone');
+      const b = await Raw.joined(s.signalUrl, 'gone');
+      expect(await health()).toMatchObject({ rooms: 1, peersInRooms: 2 });
+      // One leaves, one disconnects: both ways of emptying a room.
+      a.raw.send({ type: 'leave' });
+      await a.raw.next('left');
+      expect(await health()).toMatchObject({ rooms: 1, peersInRooms: 1 });
+      b.raw.terminate();
+      await expect.poll(health).toMatchObject({ rooms: 0, peersInRooms: 0 });
+      // Rejoin: a fresh room with nobody in it, and room for two again.
+      a.raw.send({ type: 'join', room: 'gone' });
+      expect(await a.raw.next('joined')).toMatchObject({ room: 'gone', peers: [] });
+      const c = await Raw.joined(s.signalUrl, 'gone');
+      expect(c.joined.peers).toEqual([a.joined.id]);
+      a.raw.terminate();
+      c.raw.terminate();
+      // Many rooms come and go; none is kept.
+      const r = await Raw.open(s.signalUrl);
+      for (let i = 0; i < 200; i++) {
+        r.raw.send({ type: 'join', room: `churn-${i}` });
+        await r.raw.next('joined');
+        r.raw.send({ type: 'leave' });
+        await r.raw.next('left');
+      }
+      await expect.poll(health).toMatchObject({ rooms: 0, peersInRooms: 0 });
+      expect(await s.stats()).toMatchObject({ rooms: 0, peersInRooms: 0, connections: 1 });
+      r.raw.terminate();
+    } finally {
+      await s.close();
+    }
   });
 });
 

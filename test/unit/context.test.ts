@@ -52,16 +52,28 @@ describe('createOutput', () => {
     colored.result({}, () => colored.color.red('bad'));
     expect(c.out).toContain("\u001b[31mbad");
   });
-  it('--quiet hides info but not warnings; --verbose shows debug', async () => {
+  it('--quiet hides info but not warnings or the result; --verbose shows debug', async () => {
     const s = streams(false);
     const out = await createOutput(flags({ quiet: true }), {}, s);
     out.info('hidden');
     out.debug('hidden too');
     out.warn('shown');
+    out.result({ ok: true }, () => 'the result');
     expect(s.err).toBe('warning: shown\n');
+    expect(s.out).toBe('the result\n');
     const v = streams(false);
     const verbose = await createOutput(flags({ verbose: true }), {}, v);
     verbose.debug('detail');
     expect(v.err).toBe('detail\n');
+  });
+  it('resultsToStderr (data owns stdout): the result, JSON or human, goes to stderr', async () => {
+    for (const json of [false, true]) {
+      const s = streams(false);
+      const out = await createOutput(flags({ json, quiet: !json }), {}, s);
+      out.resultsToStderr();
+      out.result({ ok: true }, () => 'the result');
+      expect(s.out).toBe('');
+      expect(s.err).toBe(json ? '{"ok":true}\n' : 'the result\n');
+    }
   });
 });

@@ -1,29 +1,32 @@
 /**
  * A TURN client (RFC 8656, formerly RFC 5766) whose every step can explain its failure: Allocate with the long-term
  * credential challenge (RFC 8489 §9.2), stale-nonce retry, Refresh, CreatePermission, ChannelBind, Send/Data
- * indications and ChannelData. It runs over any TurnTransport (UDP, TCP, TLS: see turn-transport.ts).
+ * indications and ChannelData. It runs over any TurnTransport (UDP, TCP, TLS: see transport.ts).
  *
- * The password never leaves this module except inside the MD5 key; errors name the username and realm only.
+ * Errors are protocol errors (src/stun/errors.ts): ErrorResponseError with the server's ERROR-CODE (and the peer a
+ * permission was for), BadMessageError for a success response missing what it must carry, and whatever the transport
+ * throws. The caller maps them to words (src/diagnostics/protocol-errors.ts). The password never leaves this module
+ * except inside the MD5 key.
  */
 import { randomBytes } from 'node:crypto';
-import { RtcError, type RtcErrorCode } from '../errors.js';
+import type { Endpoint } from '../stun/endpoint.js';
+import { BadMessageError, ErrorResponseError, InvalidOptionError } from '../stun/errors.js';
+import { longTermKey } from '../stun/integrity.js';
 import {
   addressAttr,
   createStunMessage,
   decodeStunMessage,
   encodeStunMessage,
   errorCodeOf,
-  formatEndpoint,
   isErrorResponse,
-  longTermKey,
+  methodName,
   stringAttr,
   StunClass,
   StunMethod,
-  type Endpoint,
   type StunAttribute,
   type StunMessage,
-} from './stun-message.js';
-import { isChannelData, type TurnTransport } from './turn-transport.js';
+} from '../stun/message.js';
+import { isChannelData, type TurnTransport } from './transport.js';
 
 /** RFC 8656 §14.7: REQUESTED-TRANSPORT carries the IP protocol number in its first byte; 17 = UDP. */
 const REQUESTED_TRANSPORT_UDP = 17 << 24;
@@ -56,65 +59,6 @@ export interface IncomingData {
   peer?: Endpoint;
   channel?: number;
   data: Buffer;
-}
-
-/** Turn an error response into an RtcError with words for what it means in TURN. */
-export function turnErrorFor(method: string, code: number, reason: string, ctx: { username: string; realm?: string; server: string; peer?: string }): RtcError {
-  const said = `${code}${reason ? ` ${reason}` : ''}`;
-  let rc: RtcErrorCode = 'RTC_ERR_TURN';
-  let msg: string;
-  let hint: string | undefined;
-  switch (code) {
-    case 401:
-      rc = 'RTC_ERR_TURN_AUTH';
-      msg = `TURN server ${ctx.server} rejected the credentials of user "${ctx.username}"${ctx.realm ? ` in realm "${ctx.realm}"` : ''} (${said} after authenticating)`;
-      hint = 'wrong password or username; with --secret: the shared secret differs from the server\'s static-auth-secret, or the clocks differ by more than --ttl';
-      break;
-    case 403:
-      rc = 'RTC_ERR_TURN_FORBIDDEN';
-      msg = `TURN server ${ctx.server} refused ${method}${ctx.peer ? ` for peer ${ctx.peer}` : ''} (${said})`;
-      hint = ctx.peer
-        ? 'the server denies relaying to that peer address (coturn: denied-peer-ip / no-loopback-peers / allowed-peer-ip)'
-        : 'the server forbids this user or client address';
-      break;
-    case 486:
-      rc = 'RTC_ERR_TURN_QUOTA';
-      msg = `TURN server ${ctx.server} refused the allocation: quota reached for user "${ctx.username}" (${said})`;
-      hint = 'too many allocations are open for this user (coturn: user-quota/total-quota); wait for old ones to expire';
-      break;
-    case 438:
-      msg = `TURN server ${ctx.server} kept answering "stale nonce" to ${method} (${said})`;
-      hint = 'the server issues nonces that expire immediately: check its stale-nonce setting and clock';
-      break;
-    case 437:
-      msg = `TURN server ${ctx.server}: allocation mismatch on ${method} (${said})`;
-      hint = 'an allocation from this client address already exists, or it expired; try again';
-      break;
-    case 441:
-      rc = 'RTC_ERR_TURN_AUTH';
-      msg = `TURN server ${ctx.server}: wrong credentials for the existing allocation (${said})`;
-      break;
-    case 442:
-      msg = `TURN server ${ctx.server} does not relay UDP for this allocation (${said})`;
-      break;
-    case 508:
-      msg = `TURN server ${ctx.server} has no capacity for another allocation (${said})`;
-      break;
-    case 300:
-      msg = `TURN server ${ctx.server} redirects to another server (${said})`;
-      hint = 'the server answered 300 Try Alternate: check the turn: URL your deployment publishes';
-      break;
-    case 440:
-      msg = `TURN server ${ctx.server} cannot relay the requested address family (${said})`;
-      hint = 'the server has no relay address of that family (RFC 6156): check its relay-ip settings';
-      break;
-    case 420:
-      msg = `TURN server ${ctx.server} does not understand an attribute of ${method} (${said})`;
-      break;
-    default:
-      msg = `TURN server ${ctx.server} answered ${method} with an error (${said})`;
-  }
-  return new RtcError(rc, msg, { hint, details: { method, stunError: code, reason } });
 }
 
 /** Channel numbers are 0x4000-0x4FFF (RFC 8656 §12). */
@@ -150,8 +94,9 @@ export class TurnClient {
     this.transport.onIncoming = (data) => this.incoming(data);
   }
 
-  private get where(): string {
-    return `${formatEndpoint(this.transport.server)} (${this.transport.kind})`;
+  /** The realm of the last challenge (for error messages). */
+  get currentRealm(): string | undefined {
+    return this.realm;
   }
 
   private incoming(data: Buffer): void {
@@ -180,66 +125,42 @@ export class TurnClient {
     this.onData({ peer, data: payload });
   }
 
-  /** Rewrite transport errors (which talk about "STUN") in TURN terms; keep the code. */
-  private transportError(e: unknown, method: string): RtcError {
-    if (!(e instanceof RtcError)) return new RtcError('RTC_ERR_TURN', `${method} to TURN server ${this.where} failed`, { cause: e });
-    if (e.code === 'RTC_ERR_TIMEOUT' && this.transport.kind === 'udp') {
-      return new RtcError('RTC_ERR_TIMEOUT', `no answer from TURN server ${this.where} to ${method} within ${this.timeoutMs} ms`, {
-        hint: 'UDP to the server may be blocked, or nothing listens there; try ?transport=tcp or turns:',
-        cause: e,
-      });
-    }
-    if (e.code === 'RTC_ERR_UNREACHABLE' && this.transport.kind === 'udp') {
-      return new RtcError('RTC_ERR_UNREACHABLE', `TURN server ${this.where} is unreachable: nothing listens on that UDP port (ICMP port unreachable)`, {
-        hint: 'check the host and port (TURN usually listens on 3478)',
-        cause: e,
-      });
-    }
-    return e;
-  }
-
   private async send(method: StunMethod, attributes: StunAttribute[], authenticated: boolean): Promise<StunMessage> {
-    const name = StunMethod[method] ?? String(method);
     const attrs: StunAttribute[] = [...attributes];
     if (authenticated && this.key) {
       attrs.push(['USERNAME', this.username], ['REALM', this.realm], ['NONCE', this.nonce]);
     }
     const msg = createStunMessage({ method, attributes: attrs, transactionId: randomBytes(12) });
-    try {
-      const r = await this.transport.request(msg, {
-        integrityKey: authenticated ? this.key : undefined,
-        timeoutMs: this.timeoutMs,
-        signal: this.signal,
-      });
-      return r.response;
-    } catch (e) {
-      throw this.transportError(e, name.replace(/_/g, '-'));
-    }
+    const r = await this.transport.request(msg, {
+      integrityKey: authenticated ? this.key : undefined,
+      timeoutMs: this.timeoutMs,
+      signal: this.signal,
+    });
+    return r.response;
+  }
+
+  private errorFrom(res: StunMessage, peer?: Endpoint): ErrorResponseError {
+    const err = errorCodeOf(res) ?? { code: 0, reason: 'no ERROR-CODE' };
+    return new ErrorResponseError(methodName(res.messageMethod), err.code, err.reason, this.transport.server, peer);
   }
 
   /**
    * An authenticated request (RFC 8489 §9.2.3): on 438 Stale Nonce take the new NONCE (and REALM) and retry, at most
-   * twice. Returns the success response and how many stale-nonce retries it took; error responses throw in words.
+   * twice. Returns the success response and how many stale-nonce retries it took; error responses throw
+   * ErrorResponseError.
    */
   private async authed(method: StunMethod, attributes: StunAttribute[], peer?: Endpoint): Promise<{ res: StunMessage; stale: number }> {
-    const name = (StunMethod[method] ?? String(method)).replace(/_/g, '-');
     let stale = 0;
     for (;;) {
       const res = await this.send(method, attributes, true);
       if (!isErrorResponse(res)) return { res, stale };
-      const err = errorCodeOf(res) ?? { code: 0, reason: 'no ERROR-CODE' };
-      if (err.code === 438 && stale < 2) {
+      if (errorCodeOf(res)?.code === 438 && stale < 2) {
         stale += 1;
         this.staleNonceRetries += 1;
         this.takeChallenge(res);
         continue;
       }
-      throw turnErrorFor(name, err.code, err.reason, {
-        username: this.username,
-        realm: this.realm,
-        server: this.where,
-        peer: peer ? formatEndpoint(peer) : undefined,
-      });
+      throw this.errorFrom(res, peer);
     }
   }
 
@@ -267,12 +188,9 @@ export class TurnClient {
     let res = await this.send(StunMethod.ALLOCATE, attrs, false);
     let stale = 0;
     if (isErrorResponse(res)) {
-      const err = errorCodeOf(res);
-      if (err?.code !== 401) {
-        throw turnErrorFor('ALLOCATE', err?.code ?? 0, err?.reason ?? 'no ERROR-CODE', { username: this.username, server: this.where });
-      }
+      if (errorCodeOf(res)?.code !== 401) throw this.errorFrom(res);
       if (!this.takeChallenge(res)) {
-        throw new RtcError('RTC_ERR_TURN', `TURN server ${this.where} answered 401 without REALM and NONCE: it does not use long-term credentials (RFC 8489 §9.2)`);
+        throw new BadMessageError('the server answered 401 without REALM and NONCE: it does not use long-term credentials (RFC 8489 §9.2)', this.transport.server);
       }
       try {
         const r = await this.authed(StunMethod.ALLOCATE, attrs);
@@ -281,14 +199,14 @@ export class TurnClient {
       } catch (e) {
         // RFC 6156 §4.2: without REQUESTED-ADDRESS-FAMILY the server allocates IPv4; 440 means it has no IPv4 relay
         // address (an IPv6-only deployment). Ask once for an IPv6 relay instead.
-        if (!(e instanceof RtcError) || e.details?.stunError !== 440 || opts.family !== undefined) throw e;
+        if (!(e instanceof ErrorResponseError) || e.code !== 440 || opts.family !== undefined) throw e;
         const r = await this.authed(StunMethod.ALLOCATE, [...attrs, ['REQUESTED-ADDRESS-FAMILY', FAMILY_IPV6]]);
         res = r.res;
         stale = r.stale;
       }
     }
     const relayed = addressAttr(res, 'XOR-RELAYED-ADDRESS');
-    if (!relayed) throw new RtcError('RTC_ERR_TURN', `TURN server ${this.where} accepted the Allocate but sent no XOR-RELAYED-ADDRESS`);
+    if (!relayed) throw new BadMessageError('the server accepted the Allocate but sent no XOR-RELAYED-ADDRESS', this.transport.server);
     this.relayed = relayed;
     this.mapped = addressAttr(res, 'XOR-MAPPED-ADDRESS');
     const lifetime = res.getAttributeValue('LIFETIME') as unknown;
@@ -320,7 +238,7 @@ export class TurnClient {
 
   /** ChannelBind (RFC 8656 §12.1): relay to/from `peer` as ChannelData on `channel` (also installs a permission). */
   async channelBind(peer: Endpoint, channel: number): Promise<void> {
-    if (channel < MIN_CHANNEL || channel > MAX_CHANNEL) throw new RtcError('RTC_ERR_INTERNAL', `channel number 0x${channel.toString(16)} out of range`);
+    if (channel < MIN_CHANNEL || channel > MAX_CHANNEL) throw new InvalidOptionError('channel', `channel number 0x${channel.toString(16)} out of range`);
     await this.authed(
       StunMethod.CHANNEL_BIND,
       [

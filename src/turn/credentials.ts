@@ -6,7 +6,7 @@
  * timestamp has passed (coturn answers 401 then).
  */
 import { createHmac } from 'node:crypto';
-import { RtcError } from '../errors.js';
+import { InvalidOptionError } from '../stun/errors.js';
 
 export interface RestCredentials {
   username: string;
@@ -26,12 +26,12 @@ export interface MintOptions {
 }
 
 export function mintRestCredentials(opts: MintOptions): RestCredentials {
-  if (!opts.secret) throw new RtcError('RTC_ERR_USAGE', 'the TURN REST shared secret is empty');
+  if (!opts.secret) throw new InvalidOptionError('secret', 'the TURN REST shared secret is empty');
   const ttl = opts.ttlSeconds ?? 3600;
-  if (!Number.isInteger(ttl) || ttl <= 0) throw new RtcError('RTC_ERR_USAGE', `--ttl must be a positive number of seconds (got ${ttl})`);
+  if (!Number.isInteger(ttl) || ttl <= 0) throw new InvalidOptionError('ttlSeconds', `the REST credential lifetime must be a positive number of seconds (got ${ttl})`);
   if (opts.user !== undefined && opts.user.includes(':')) {
     // The colon separates the timestamp from the user: a second one makes servers parse the username differently.
-    throw new RtcError('RTC_ERR_USAGE', `--user must not contain ":" (got "${opts.user}")`);
+    throw new InvalidOptionError('user', `the REST user part must not contain ":" (got "${opts.user}")`);
   }
   const expiresAt = Math.floor((opts.now ?? Date.now()) / 1000) + ttl;
   const username = opts.user ? `${expiresAt}:${opts.user}` : String(expiresAt);
