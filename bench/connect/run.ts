@@ -14,12 +14,12 @@
  * no sch_netem); "unreachable" is a UDP socket that never answers.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { startSignalingServer } from '../../src/signaling/server.js';
+import { ROOT, commandLine, fmt, formatLoad, machineHeader, machineInfo, mdTable, median, startLoadMonitor, writeResultsSection, type LoadSummary } from '../lib/index.js';
 import { startCoturn } from '../../test/helpers/coturn.js';
 import { udpBlackhole, udpDelay, type UdpForwarder } from './udp-delay.js';
 
@@ -34,7 +34,6 @@ const { values } = parseArgs({
 });
 const RUNS = Number(values.runs);
 const RTT = Number(values.rtt);
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BINS = (values.bin?.length ? values.bin : [`as-is=${join(ROOT, 'bin/rtc-cli.js')}`]).map((b) => {
   const i = b.indexOf('=');
   return { name: b.slice(0, i), path: b.slice(i + 1) };
@@ -51,12 +50,6 @@ interface Sample {
   answerer?: number;
   path?: string;
   error?: string;
-}
-
-function median(xs: number[]): number | undefined {
-  if (!xs.length) return undefined;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)];
 }
 
 /** One recv-file (first, answers) + send-file (second, offers) pair; the setupMs of each side's `connected` event. */
@@ -137,12 +130,11 @@ async function main(): Promise<void> {
   ].filter((c) => !values.only || values.only.split(',').includes(c.name));
   const samples = new Map<string, Sample[]>();
   let n = 0;
-  const loads: number[] = [];
+  const load = startLoadMonitor();
   try {
     for (let r = 0; r < RUNS; r++) {
       for (const cfg of configs) {
         for (const b of BINS) {
-          loads.push(loadavg()[0]!);
           const s = await once(b.path, sig.signalUrl, cfg, dir, n++);
           const key = `${cfg.name}|${b.name}`;
           samples.set(key, [...(samples.get(key) ?? []), s]);
@@ -156,67 +148,71 @@ async function main(): Promise<void> {
     await sig.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  report(configs, samples, loads);
+  report(configs, samples, load.stop());
 }
 
-function report(configs: Config[], samples: Map<string, Sample[]>, loads: number[]): void {
-  const version = (p: string): string => (JSON.parse(readFileSync(join(ROOT, p), 'utf8')) as { version: string }).version;
-  const fmt = (x: number | undefined): string => (x === undefined ? '–' : String(Math.round(x)));
+function report(configs: Config[], samples: Map<string, Sample[]>, load: LoadSummary): void {
+  const ok = (cfg: Config, bin: string): Sample[] => (samples.get(`${cfg.name}|${bin}`) ?? []).filter((x) => x.offerer !== undefined);
+  const offerer = (cfg: Config, bin: string): number => median(ok(cfg, bin).map((x) => x.offerer!));
+  const rows = configs.map((cfg) => {
+    const cells: string[] = [];
+    for (const b of BINS) {
+      const all = samples.get(`${cfg.name}|${b.name}`) ?? [];
+      const o = ok(cfg, b.name).map((x) => x.offerer!);
+      const failed = all.length - o.length;
+      cells.push(o.length ? `${fmt(median(o))} (${fmt(Math.min(...o))}–${fmt(Math.max(...o))})${failed ? `, ${failed} failed` : ''}` : `all ${all.length} failed`);
+    }
+    const answerer = BINS.map((b) => fmt(median(ok(cfg, b.name).map((x) => x.answerer!))));
+    const path = BINS.map((b) => ok(cfg, b.name)[0]?.path).find(Boolean) ?? '';
+    return [cfg.what, ...cells, ...answerer, path];
+  });
   const lines = [
+    '',
     '### Connection setup: time to connected with STUN/TURN configured',
     '',
-    `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${cpus().length} cores (${cpus()[0]?.model.trim()}) · Node ${process.version}, werift ${version('node_modules/werift/package.json')} · ${RUNS} runs per cell, interleaved · load average during the run ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`,
+    machineHeader(machineInfo({ packages: ['werift'], tools: { coturn: ['turnserver', '--version'] } })),
     '',
-    `Command: \`npx tsx bench/connect/run.ts --runs ${RUNS} --rtt ${RTT}${BINS.length > 1 || BINS[0]!.name !== 'as-is' ? BINS.map((b) => ` --bin ${b.name}=…`).join('') : ''}\` (after \`npm run build\`).`,
+    `Command: \`${commandLine()}\` (after \`npm run build\`; a \`--bin\` other than this checkout's is named in the table).`,
     '',
     '`rtc-cli recv-file` waits in a room, `rtc-cli send-file` joins and offers; both on 127.0.0.1 (`--ice-address`) with the',
-    'same ICE flags. Offerer = offer created → connected (its `connected.setupMs`); answerer = offer received → connected.',
+    `same ICE flags, ${RUNS} runs per cell, the builds interleaved. Offerer = offer created → connected (its`,
+    '`connected.setupMs`); answerer = offer received → connected. Times in ms, median (min–max).',
     `"${RTT} ms away" relays the server's UDP through bench/connect/udp-delay.ts; "unreachable" never answers.`,
     '',
-    `| configuration | ${BINS.map((b) => `${b.name}: offerer ms, median (min–max)`).join(' | ')} | ${BINS.map((b) => `${b.name}: answerer ms`).join(' | ')} | path |`,
-    `|---|${BINS.map(() => '---|').join('')}${BINS.map(() => '---|').join('')}---|`,
+    mdTable(
+      ['configuration', ...BINS.map((b) => `${b.name}: offerer`), ...BINS.map((b) => `${b.name}: answerer`), 'path'],
+      rows,
+      ['l', ...BINS.map(() => 'r' as const), ...BINS.map(() => 'r' as const), 'l'],
+    ),
   ];
-  for (const cfg of configs) {
-    const cells: string[] = [];
-    const ans: string[] = [];
-    let path = '';
-    for (const b of BINS) {
-      const s = samples.get(`${cfg.name}|${b.name}`) ?? [];
-      const ok = s.filter((x) => x.offerer !== undefined);
-      const o = ok.map((x) => x.offerer!);
-      const failed = s.length - ok.length;
-      cells.push(o.length ? `${fmt(median(o))} (${fmt(Math.min(...o))}–${fmt(Math.max(...o))})${failed ? `, ${failed} failed` : ''}` : `all ${s.length} failed`);
-      ans.push(fmt(median(ok.map((x) => x.answerer!))));
-      path ||= ok[0]?.path ?? '';
-    }
-    lines.push(`| ${cfg.what} | ${cells.join(' | ')} | ${ans.join(' | ')} | ${path} |`);
-  }
   if (BINS.length === 2) {
-    // The second build against the first, per configuration: the medians' difference (negative = faster).
-    const a = BINS[0]!;
-    const b = BINS[1]!;
-    const med = (cfg: Config, name: string): number | undefined =>
-      median((samples.get(`${cfg.name}|${name}`) ?? []).filter((x) => x.offerer !== undefined).map((x) => x.offerer!));
-    lines.push('', `${b.name} − ${a.name}, offerer medians: ` + configs.map((c) => {
-      const x = med(c, a.name);
-      const y = med(c, b.name);
-      return x === undefined || y === undefined ? `${c.name} n/a` : `${c.name} ${y - x > 0 ? '+' : ''}${Math.round(y - x)} ms (${Math.round(((y - x) / x) * 100)} %)`;
-    }).join('; ') + '.');
+    const [a, b] = [BINS[0]!.name, BINS[1]!.name];
+    const diff = configs.map((c) => {
+      const x = offerer(c, a);
+      const y = offerer(c, b);
+      if (Number.isNaN(x) || Number.isNaN(y)) return `${c.name} n/a`;
+      return `${c.name} ${y > x ? '+' : '−'}${fmt(Math.abs(y - x))} ms (${y > x ? '+' : '−'}${fmt(Math.abs(((y - x) / x) * 100))} %)`;
+    });
+    lines.push('', `${b} − ${a}, offerer medians: ${diff.join('; ')}.`);
+  }
+  if (BINS.some((b) => b.name === 'trickle')) {
+    lines.push(
+      '',
+      '`trickle` is this checkout with bench/connect/trickle.patch applied (`bash bench/connect/build-trickle.sh` builds it',
+      "aside): the description goes out as soon as werift has set it and found its first candidate, the other candidates",
+      "and an end-of-candidates marker follow as `candidate` payloads. Without it, werift's `setLocalDescription()` resolves",
+      'only when ICE gathering is complete, so each side sends its description after its own gathering (the SDP carries',
+      "every candidate and `a=end-of-candidates`), one side after the other. werift's answerer starts its own checks only",
+      'when its gathering is done, so with trickle the answer side still waits for its servers.',
+    );
   }
   const errors = [...samples.entries()].flatMap(([k, s]) => s.filter((x) => x.error).map((x) => `${k}: ${x.error}`));
   if (errors.length) lines.push('', 'Failures:', '', ...errors.map((e) => `- ${e}`));
+  lines.push('', formatLoad(load));
   const section = lines.join('\n') + '\n';
   process.stdout.write(section);
   if (values.write) {
-    const file = join(ROOT, 'bench/RESULTS.md');
-    const text = readFileSync(file, 'utf8');
-    const anchor = '<!-- bench:connect -->';
-    const start = text.indexOf(anchor);
-    const after = start < 0 ? -1 : start + anchor.length;
-    const next = after < 0 ? -1 : text.indexOf('<!-- bench:', after);
-    const updated =
-      start < 0 ? `${text.trimEnd()}\n\n${anchor}\n${section}` : text.slice(0, after) + '\n' + section + (next >= 0 ? '\n' + text.slice(next) : '');
-    writeFileSync(file, updated);
+    writeResultsSection('<!-- bench:connect -->', section);
     process.stderr.write('bench/RESULTS.md updated\n');
   }
 }
