@@ -46,7 +46,7 @@ export interface NormalizedDescription {
   routes: Map<string, BundleRoute>;
   /** mid of each m-line, by index (for candidates that name only an sdpMLineIndex). */
   mids: (string | undefined)[];
-  /** What was done, one line per change (for --verbose and tests). */
+  /** What was done, one line per change (the tests read it). */
   notes: string[];
 }
 
