@@ -4,6 +4,7 @@
 #   nftables iproute2 conntrack   real NATs in network namespaces (nat-probe tests)
 #   stun-client       Debian's RFC 3489 `stun` client (reference for the embedded STUN server)
 #   chromium ffmpeg   real browser against the companion page; ffprobe judges recordings
+#   mkvtoolnix        mkvinfo: a second, independent judge of the WebM/Matroska files record writes
 #   openssl           certificates for TLS tests
 #   python3-aiortc python3-websockets python3-numpy   an independent WebRTC stack (test/interop, for /usr/bin/python3)
 #   gstreamer1.0-{plugins-base,plugins-good,plugins-bad,nice} python3-gst-1.0 gir1.2-gst-plugins-bad-1.0   GStreamer webrtcbin, another one
@@ -18,6 +19,7 @@ have conntrack || need+=(conntrack)
 [ -x /usr/bin/stun ] || need+=(stun-client)   # not `have stun`: node_modules/.bin/stun (npm package) may shadow it
 have chromium || need+=(chromium)
 have ffprobe || need+=(ffmpeg)
+have mkvinfo || need+=(mkvtoolnix)
 have openssl || need+=(openssl)
 # Debian's /usr/bin/python3, not a pyenv python3 that may come first on PATH.
 /usr/bin/python3 -c 'import aiortc' 2>/dev/null || need+=(python3-aiortc)

@@ -55,6 +55,7 @@ export function summarize(
     path: session.path,
     selectedPair: session.selectedPair,
     setupMs: session.setupMs,
+    authenticated: session.authenticated,
   };
 }
 

@@ -55,6 +55,8 @@ export interface TransferResult {
   path: 'direct' | 'relayed';
   selectedPair: SelectedPair;
   setupMs: number;
+  /** True when the peer proved it knows the code (docs/peer-auth.md); false for --room and --manual sessions. */
+  authenticated: boolean;
 }
 
 /** The peer session's options, passed through to connectPeer untouched, plus what the transfer adds. */
