@@ -34,8 +34,30 @@ interface RecordJson {
 }
 
 interface Sent {
-  video: { framesSent: number };
-  audio: { framesSent: number };
+  video: { framesSent: number; maxLagMs: number };
+  audio: { framesSent: number; maxLagMs: number };
+}
+
+/** aiortc made a frame this late (ms) or later: its process was starved (a loaded machine), not rtc-cli. */
+const STARVED_MS = 100;
+
+/**
+ * Run one recording (`attempt` returns what aiortc reported and the checks to run). If the checks fail while aiortc
+ * itself fell more than STARVED_MS behind its own schedule, the attempt does not count and runs once more, as
+ * test/media/record-browser.test.ts does for a starved Chromium. A failure with a sender that kept up is rtc-cli's.
+ */
+async function judgedWithSenderCheck(name: string, attempt: (n: number) => Promise<{ sent: Sent; judge: () => void }>): Promise<void> {
+  for (let n = 1; ; n++) {
+    const { sent, judge } = await attempt(n);
+    try {
+      judge();
+      return;
+    } catch (e) {
+      const lag = Math.max(sent.video.maxLagMs, sent.audio.maxLagMs);
+      if (n >= 2 || lag <= STARVED_MS) throw e;
+      process.stderr.write(`${name}: attempt ${n} failed while aiortc ran ${lag} ms behind its schedule; trying again\n`);
+    }
+  }
 }
 
 /** Both tracks recorded, within 10 % of what aiortc sent, and a file ffmpeg decodes with both streams. */
@@ -67,32 +89,36 @@ function judgeReceived(got: PeerEvent, res: { video: { framesSent: number }; aud
 
 describe('record and publish with aiortc', () => {
   it('record waits, aiortc joins and offers (a BUNDLE offer with per-section ICE credentials): both tracks recorded', async () => {
-    const r = room();
-    const out = join(lab.ns.dir, 'rec-aiortc-offers.webm');
-    const rec = lab.cli(['record', '--room', r, out, '--timeout', '30']);
-    const recDone = finished(rec);
-    await waitForJsonLine(rec, (o) => o.event === 'waiting-for-peer');
-    const peer = lab.peer('aiortc', ['send-media', '--room', r, '--seconds', String(SECONDS)]);
-    const sent = await peer.result();
-    const res = await recDone;
-    expect(res.code, res.stderr).toBe(0);
-    expect(sent.role).toBe('offerer');
-    const offer = peer.events.find((e) => e.event === 'offer-sent')!.sdp as string;
-    expect(new Set(offer.match(/a=ice-ufrag:\S+/g)).size).toBe(2); // the case this test exists for
-    judgeRecording(out, res.json.at(-1) as unknown as RecordJson, sent as unknown as Sent);
-  }, 120_000);
+    await judgedWithSenderCheck('record, aiortc offers', async (n) => {
+      const r = room();
+      const out = join(lab.ns.dir, `rec-aiortc-offers-${n}.webm`);
+      const rec = lab.cli(['record', '--room', r, out, '--timeout', '30']);
+      const recDone = finished(rec);
+      await waitForJsonLine(rec, (o) => o.event === 'waiting-for-peer');
+      const peer = lab.peer('aiortc', ['send-media', '--room', r, '--seconds', String(SECONDS)]);
+      const sent = (await peer.result()) as unknown as Sent & { role: string };
+      const res = await recDone;
+      expect(res.code, res.stderr).toBe(0);
+      expect(sent.role).toBe('offerer');
+      const offer = peer.events.find((e) => e.event === 'offer-sent')!.sdp as string;
+      expect(new Set(offer.match(/a=ice-ufrag:\S+/g)).size).toBe(2); // the case this test exists for
+      return { sent, judge: () => judgeRecording(out, res.json.at(-1) as unknown as RecordJson, sent) };
+    });
+  }, 240_000);
 
   it('aiortc waits, record joins and offers: both tracks recorded', async () => {
-    const r = room();
-    const out = join(lab.ns.dir, 'rec-record-offers.webm');
-    const peer = lab.peer('aiortc', ['send-media', '--room', r, '--seconds', String(SECONDS)]);
-    await peer.waitFor((e) => e.event === 'waiting-for-peer');
-    const res = await finished(lab.cli(['record', '--room', r, out, '--timeout', '30']));
-    const sent = await peer.result();
-    expect(res.code, res.stderr).toBe(0);
-    expect(sent.role).toBe('answerer');
-    judgeRecording(out, res.json.at(-1) as unknown as RecordJson, sent as unknown as Sent);
-  }, 120_000);
+    await judgedWithSenderCheck('record offers to aiortc', async (n) => {
+      const r = room();
+      const out = join(lab.ns.dir, `rec-record-offers-${n}.webm`);
+      const peer = lab.peer('aiortc', ['send-media', '--room', r, '--seconds', String(SECONDS)]);
+      await peer.waitFor((e) => e.event === 'waiting-for-peer');
+      const res = await finished(lab.cli(['record', '--room', r, out, '--timeout', '30']));
+      const sent = (await peer.result()) as unknown as Sent & { role: string };
+      expect(res.code, res.stderr).toBe(0);
+      expect(sent.role).toBe('answerer');
+      return { sent, judge: () => judgeRecording(out, res.json.at(-1) as unknown as RecordJson, sent) };
+    });
+  }, 240_000);
 
   it('publish waits, aiortc joins and offers recvonly audio+video: aiortc decodes both tracks', async () => {
     const r = room();
@@ -121,23 +147,30 @@ describe('record and publish with aiortc', () => {
   }, 120_000);
 
   it('manual mode: aiortc prints its offer line, record --manual answers with a line; both tracks recorded', async () => {
-    const out = join(lab.ns.dir, 'rec-manual.webm');
-    const peer = lab.peer('aiortc', ['send-media', '--manual', '--role', 'offerer', '--seconds', '8']);
-    const offer = await peer.waitFor((e) => e.event === 'manual-line');
-    // No server, so no bye: record stops on --duration (aiortc's hang-up would only show when ICE consent expires).
-    const rec = lab.cli(['record', '--manual', out, '--duration', '3', '--timeout', '30']);
-    const recDone = finished(rec);
-    rec.stdin.write(`${offer.line as string}\n`);
-    const answer = await waitForJsonLine<{ event: string; line: string }>(rec, (o) => o.event === 'manual-answer');
-    expect(answer.line).toMatch(/^rtc1\.answer\./);
-    peer.writeLine(answer.line);
-    const res = await recDone;
-    expect(res.code, res.stderr).toBe(0);
-    const result = res.json.at(-1) as unknown as RecordJson & { durationSeconds: number };
-    expect(result.stopReason).toBe('duration');
-    expect(result.video!.frames).toBeGreaterThanOrEqual(0.9 * 30 * result.durationSeconds);
-    expect(result.audio!.frames).toBeGreaterThanOrEqual(0.9 * 50 * result.durationSeconds);
-    expect(ffmpegDecodes(out).ok).toBe(true);
-    await peer.result();
-  }, 120_000);
+    await judgedWithSenderCheck('record --manual', async (n) => {
+      const out = join(lab.ns.dir, `rec-manual-${n}.webm`);
+      const peer = lab.peer('aiortc', ['send-media', '--manual', '--role', 'offerer', '--seconds', '8']);
+      const offer = await peer.waitFor((e) => e.event === 'manual-line');
+      // No server, so no bye: record stops on --duration (aiortc's hang-up would only show when ICE consent expires).
+      const rec = lab.cli(['record', '--manual', out, '--duration', '3', '--timeout', '30']);
+      const recDone = finished(rec);
+      rec.stdin.write(`${offer.line as string}\n`);
+      const answer = await waitForJsonLine<{ event: string; line: string }>(rec, (o) => o.event === 'manual-answer');
+      expect(answer.line).toMatch(/^rtc1\.answer\./);
+      peer.writeLine(answer.line);
+      const res = await recDone;
+      const sent = (await peer.result()) as unknown as Sent;
+      expect(res.code, res.stderr).toBe(0);
+      const result = res.json.at(-1) as unknown as RecordJson & { durationSeconds: number };
+      return {
+        sent,
+        judge: () => {
+          expect(result.stopReason).toBe('duration');
+          expect(result.video!.frames).toBeGreaterThanOrEqual(0.9 * 30 * result.durationSeconds);
+          expect(result.audio!.frames).toBeGreaterThanOrEqual(0.9 * 50 * result.durationSeconds);
+          expect(ffmpegDecodes(out).ok).toBe(true);
+        },
+      };
+    });
+  }, 240_000);
 });

@@ -81,9 +81,9 @@ async def send_media(session, a):
         f.cancel()
     result = {"receiverLeft": session.gone.is_set()}
     if "video" in a.kinds:
-        result["video"] = {"codec": "VP8", "framesSent": video.sent, "fps": a.fps, "width": video.width, "height": video.height}
+        result["video"] = {"codec": "VP8", "framesSent": video.sent, "fps": a.fps, "width": video.width, "height": video.height, "maxLagMs": round(video.max_lag_ms)}
     if "audio" in a.kinds:
-        result["audio"] = {"codec": "opus", "framesSent": audio.sent}
+        result["audio"] = {"codec": "opus", "framesSent": audio.sent, "maxLagMs": round(audio.max_lag_ms)}
     return result
 
 

@@ -29,11 +29,13 @@ class Clock:
         self.start = None
 
     async def wait_until(self, seconds):
+        """Sleep until `seconds` after the start; return how late we are then (s): > 0 when the sender is starved."""
         if self.start is None:
             self.start = time.monotonic()
         delay = self.start + seconds - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
+        return time.monotonic() - (self.start + seconds)
 
 
 def pattern_frame(n, width, height):
@@ -67,13 +69,16 @@ class PacedTrack(MediaStreamTrack):
         super().__init__()
         self.clock, self.frames = clock, frames
         self.sent = 0
+        # The furthest a frame was made behind its schedule (ms): a loaded machine starves the sender, not rtc-cli.
+        self.max_lag_ms = 0.0
 
     async def recv(self):
         n = self.sent
         if n >= self.frames:
             self.stop()
             raise MediaStreamError
-        await self.clock.wait_until(self.due(n))
+        lag = await self.clock.wait_until(self.due(n))
+        self.max_lag_ms = max(self.max_lag_ms, lag * 1000)
         frame = self.make(n)
         self.sent += 1
         return frame
