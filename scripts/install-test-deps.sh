@@ -8,6 +8,7 @@
 #   openssl           certificates for TLS tests
 #   python3-aiortc python3-websockets python3-numpy   an independent WebRTC stack (test/interop, for /usr/bin/python3)
 #   gstreamer1.0-{plugins-base,plugins-good,plugins-bad,nice} python3-gst-1.0 gir1.2-gst-plugins-bad-1.0   GStreamer webrtcbin, another one
+#   gcc time          benchmarks only: bench/netem's delay/loss relay is C; bench/datachannel measures with /usr/bin/time
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -29,6 +30,8 @@ have openssl || need+=(openssl)
 for pkg in gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
+have gcc || have cc || need+=(gcc)
+[ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-test-deps: everything present"
   exit 0
