@@ -1,0 +1,29 @@
+// Small DOM helpers every part of the page uses: element lookup, the event log, the notice banner, status pills.
+import { state } from './state.js';
+
+export const $ = (id) => document.getElementById(id);
+
+export function log(msg) {
+  const el = $('log');
+  const line = `${new Date().toISOString().slice(11, 23)} ${msg}\n`;
+  el.textContent = (el.textContent + line).split('\n').slice(-200).join('\n');
+}
+
+export function notice(msg, kind = 'error') {
+  const el = $('notice');
+  if (!msg) {
+    el.hidden = true;
+    return;
+  }
+  el.hidden = false;
+  el.className = kind;
+  el.textContent = msg;
+  if (kind === 'error') state.errors.push(msg);
+  log(`${kind}: ${msg}`);
+}
+
+export function setPill(el, s, text = s) {
+  el.dataset.state = s;
+  el.textContent = text;
+}
+
