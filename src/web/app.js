@@ -1,15 +1,17 @@
 // The companion page: joins a room on the rtc-cli signaling server, captures camera/microphone/screen and sends them
-// to every other peer in the room (a CLI `record`, another page) while showing what they send (a CLI `publish`).
+// to every other peer in the room (a CLI `record`, another page) while showing what they send (a CLI `publish`), and
+// moves files with `send-file`/`recv-file` (in the room, or authenticated by a short code).
 //
 // This file wires the page together; each concern is its own module (docs/companion-page.md lists them): capture.js,
-// recording.js, peers.js (one connection per remote), room.js, chat.js, stats.js, media.js, effects.js, signaling.js,
-// ui.js.
+// recording.js, peers.js (one connection per remote), room.js, chat.js, files/ (the transfer protocol and the Files
+// section), auth/ (short codes: SPAKE2 and sealed signaling), stats.js, media.js, effects.js, signaling.js, ui.js.
 import { applyUrlParamsToForm, listDevices } from './media.js';
 import { restartEffect, startCamera, stopAll, toggleScreen, updateOutgoing } from './capture.js';
 import { snapshot, startRecording } from './recording.js';
 import { applyBitrate, renderPeers, startStatsLoop } from './peers.js';
 import { join, leave, signal } from './room.js';
 import { sendChat } from './chat.js';
+import { setupFilesSection } from './files/section.js';
 import { renderStats } from './stats.js';
 import { params, state } from './state.js';
 import { $, notice, setPill } from './ui.js';
@@ -108,7 +110,8 @@ async function boot() {
 
 wire();
 checkBrowser();
+const files = setupFilesSection();
 startStatsLoop(renderStats);
 // Expose the actions for tests and the console.
-Object.assign(state, { join, leave, startCamera, stopAll, snapshot, startRecording, sendChat, toggleScreen });
+Object.assign(state, { join, leave, startCamera, stopAll, snapshot, startRecording, sendChat, toggleScreen, files });
 boot();

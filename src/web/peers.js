@@ -1,17 +1,19 @@
 // One RTCPeerConnection per remote peer, negotiated as docs/peer-signaling.md says, so any pair talks: the LATER
 // joiner creates the offer (for each peer already in the room); the earlier one answers. Payloads:
 //   {kind:'offer'|'answer', sdp}   {kind:'candidate', candidate, sdpMid, sdpMLineIndex} (trickle ICE, RFC 8838)   {kind:'bye'}
-// How they travel is the connection's route (room.js: the room's relay). A media connection always has one video and
-// one audio transceiver and the chat channel.
+// How they travel is the connection's route: the room's relay (room.js), or a code session's sealed channel
+// (auth/session.js, docs/peer-auth.md). A media connection always has one video and one audio transceiver and the
+// chat channel; every connection has the file channel (files/peer.js).
 import { cameraAudio, outgoingStream, outgoingVideo } from './capture.js';
 import { CHAT_CHANNEL, setupChat, updateChatButton } from './chat.js';
+import { attachFiles } from './files/peer.js';
 import { params, state } from './state.js';
 import { StatsSampler } from './stats.js';
 import { $, log, notice, setPill } from './ui.js';
 
 /**
  * @typedef {object} Route how a connection's signaling payloads travel
- * @property {'room'} kind
+ * @property {'room'|'code'} kind
  * @property {(payload: object, to: string) => void} send
  * @property {(c: object) => void} [onCreated] called when a connection on this route is made
  * @property {(c: object) => void} [onConnected] called once when the connection is up
@@ -50,27 +52,28 @@ export function renderPeers() {
   }
 }
 
-function addCard(remoteId) {
+function addCard(remoteId, route) {
   const card = $('conn-template').content.firstElementChild.cloneNode(true);
   card.dataset.peer = remoteId;
-  card.querySelector('.peer-id').textContent = remoteId;
+  card.querySelector('.peer-id').textContent = route.kind === 'code' ? `${remoteId} (code session)` : remoteId;
   const conns = $('connections');
   if (!conns.querySelector('article')) conns.replaceChildren();
   conns.appendChild(card);
   return card;
 }
 
-/** A new connection to `remoteId` (replacing an old one); `media: false` for a connection without media or chat. */
+/** A new connection to `remoteId` (replacing an old one); `media: false` for file-only sessions (codes). */
 export function createConn(remoteId, role, route, { media = true } = {}) {
   const old = state.conns.get(remoteId);
   if (old) closeConn(old);
   const pc = new RTCPeerConnection(iceConfig());
-  const card = addCard(remoteId);
+  const card = addCard(remoteId, route);
   const c = { id: remoteId, role, route, media, pc, card, dc: null, videoTx: null, audioTx: null, remoteSet: false, pendingRemote: [], sampler: new StatsSampler(pc) };
   state.conns.set(remoteId, c);
   // Channels are negotiated with fixed ids (docs/peer-signaling.md: every rtc-cli channel is), so both roles create
   // them before negotiation and it does not matter who offers.
   if (media) setupChat(c, pc.createDataChannel(CHAT_CHANNEL.label, { negotiated: true, id: CHAT_CHANNEL.id }));
+  attachFiles(c);
   pc.onicecandidate = (e) => {
     if (!e.candidate || !e.candidate.candidate) return;
     route.send({ kind: 'candidate', candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex }, remoteId);
@@ -107,6 +110,7 @@ function onConnectionState(c) {
 }
 
 export function closeConn(c) {
+  c.files?.close('the connection was closed');
   try {
     c.dc?.close();
     c.pc.close();
@@ -178,7 +182,7 @@ async function addCandidate(c, d) {
 }
 
 /**
- * One payload from `from` over `route`. Unknown kinds and malformed payloads
+ * One payload from `from` over `route` (already unsealed for a code session). Unknown kinds and malformed payloads
  * are ignored (docs/peer-signaling.md); a negotiation that fails is reported, never thrown.
  */
 export async function handleSignal(route, from, data, opts = {}) {

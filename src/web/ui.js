@@ -27,3 +27,15 @@ export function setPill(el, s, text = s) {
   el.textContent = text;
 }
 
+/** "3.10 MiB": sizes as the CLI prints them (src/rtc/file-transfer-format.ts). */
+export function formatBytes(n) {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}
