@@ -5,6 +5,7 @@
 //  - after key confirmation, only sealed payloads count; an unsealed one that would steer the connection is tampering
 //    on the signaling path, and so is a box that does not open. Unknown kinds are ignored, sealed or not.
 // Once the remote is locked (the creator's first hello, the joiner's one peer), every other peer is ignored.
+import { deliver } from '../lib/inbox.js';
 import { isSealed } from './sealed.js';
 import { AuthError } from './spake2.js';
 
@@ -91,11 +92,7 @@ export class CodePipe {
   }
 
   push(m) {
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = undefined;
-      w(m);
-    } else this.queue.push(m);
+    deliver(this, m);
   }
 
   /** The next exchange message of one of `kinds` (others are dropped), before `deadline` (ms since the epoch). */

@@ -1,6 +1,7 @@
 // One transfer session on the file channel (the CLI's counterpart is src/rtc/transfer/link.ts): what arrives, in
 // order, in one queue; every reason the session cannot go on (the channel closed, the peer silent or stalling, a
 // malformed message, the peer's own `error`) as one `failure` every wait races against; and backpressure on sending.
+import { deliver } from '../lib/inbox.js';
 import { decodeControl, encodeControl, PEER_CODES, printable, TransferError } from './protocol.js';
 
 /** Nothing at all from the peer for this long: it is gone (recv-file's default --idle-timeout). */
@@ -73,11 +74,7 @@ export class Link {
   }
 
   push(m) {
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = undefined;
-      w(m);
-    } else this.queue.push(m);
+    deliver(this, m);
   }
 
   gone(reason) {
