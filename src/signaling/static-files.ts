@@ -12,6 +12,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { SIGNALING_PATH } from './types.js';
 import type { OriginPolicy } from './origin.js';
+import { VENDOR_PREFIX, vendorFile } from './page-vendor.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -117,8 +118,17 @@ export function createHttpHandler(o: HttpHandlerOptions): (req: IncomingMessage,
       return;
     }
     if (pathname === SIGNALING_PATH) return text(res, 426, 'this is the WebSocket signaling endpoint\n', { Upgrade: 'websocket' });
+    if (pathname.startsWith(VENDOR_PREFIX)) return serveVendor(req, res, pathname);
     await serveFile(req, res, o.webRoot, pathname);
   };
+}
+
+/** The page's modules from installed packages (page-vendor.ts), whatever --web-root says. */
+async function serveVendor(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+  const body = await vendorFile(pathname);
+  if (body === undefined) return text(res, 404, 'not found\n');
+  res.writeHead(200, { 'Content-Type': CONTENT_TYPES['.js'], 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache' });
+  res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 async function serveFile(req: IncomingMessage, res: ServerResponse, webRoot: string | null, pathname: string): Promise<void> {
