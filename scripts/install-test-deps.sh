@@ -5,6 +5,7 @@
 #   stun-client       Debian's RFC 3489 `stun` client (reference for the embedded STUN server)
 #   chromium ffmpeg   real browser against the companion page; ffprobe judges recordings
 #   openssl           certificates for TLS tests
+#   redis-server      the shared room store of `serve --redis` (tests start their own on a free port)
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -17,6 +18,7 @@ have conntrack || need+=(conntrack)
 have chromium || need+=(chromium)
 have ffprobe || need+=(ffmpeg)
 have openssl || need+=(openssl)
+have redis-server || need+=(redis-server)   # `serve --redis` tests (real redis-server, redis-cli)
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-test-deps: everything present"
   exit 0
@@ -28,3 +30,4 @@ $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # Debian starts coturn as a service on install on some images; the tests start their own instances.
 $SUDO systemctl disable --now coturn >/dev/null 2>&1 || true
+$SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
