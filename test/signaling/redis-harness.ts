@@ -32,11 +32,14 @@ afterEach(async () => {
 
 const configDir = mkdtempSync(join(tmpdir(), 'rtc-redis-cfg-'));
 
-/** Start `rtc-cli serve --port 0 --json --redis <url> ...args` and wait for its listening line. */
-export async function startInstance(redisUrl: string | undefined, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Instance> {
+/**
+ * Start `rtc-cli serve --port 0 --json --redis <url> ...args` and wait for its listening line. It is killed after the
+ * test unless `keep` (an instance started in beforeAll: the file stops it in afterAll).
+ */
+export async function startInstance(redisUrl: string | undefined, args: string[] = [], env: NodeJS.ProcessEnv = {}, keep = false): Promise<Instance> {
   const argv = ['serve', '--port', '0', '--json', ...(redisUrl !== undefined ? ['--redis', redisUrl] : []), ...args];
   const child = spawnCli(argv, { env: { RTC_CLI_CONFIG_DIR: configDir, ...env } });
-  children.push(child);
+  if (!keep) children.push(child);
   const events: Record<string, unknown>[] = [];
   let buf = '';
   child.stdout.on('data', (d: Buffer) => {
