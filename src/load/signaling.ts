@@ -167,103 +167,166 @@ function openFileLimit(): number | undefined {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Run one load test. Rejects RTC_ERR_USAGE / RTC_ERR_BAD_URL on bad options, RTC_ERR_SIGNAL_CONNECT if no client could join. */
-export async function runSignalingLoad(o: LoadOptions): Promise<LoadResult> {
-  const urls = checkOptions(o);
-  const proto = o.protocol ?? RTC_PROTOCOL;
-  const assign = o.assign ?? ((i: number) => i % urls.length);
-  const prefix = o.roomPrefix ?? `load-${randomBytes(3).toString('hex')}`;
-  const pad = 'x'.repeat(Math.max(0, Math.min(60_000, o.payloadBytes ?? 120)));
-  const started = performance.now();
-  const elapsedS = (): number => (performance.now() - started) / 1000;
-  const abortIfAsked = (): void => {
-    if (o.signal?.aborted) throw interruptError(o.signal.reason, 'load test interrupted');
-  };
+/** What one sending step measured (LoadResult without the connection figures). */
+export type StepResult = Pick<
+  LoadResult,
+  'offeredRate' | 'sentRate' | 'deliveredRate' | 'durationS' | 'sent' | 'delivered' | 'lost' | 'latencyMs' | 'latencyByGroup' | 'errors' | 'disconnected' | 'samples'
+> & {
+  /** Of `delivered`, how many arrived more than 2 s after the last send (only with a drain longer than 2 s). */
+  arrivedAfter2s: number;
+};
 
-  // Measurement state: a relay counts if it was sent inside the measured window.
-  let measureFrom = Infinity;
-  let measureTo = Infinity;
-  const all = new Reservoir(1_000_000);
-  const groups = new Map<string, Reservoir>();
-  const groupOf = o.group ? Array.from({ length: o.clients }, (_, i) => o.group!(i)) : undefined;
-  const errors: Record<string, number> = {};
-  let errorCount = 0;
-  const sink = {
-    latency(sentUs: number, now: number, c: LoadClient): void {
-      if (sentUs < measureFrom || sentUs > measureTo) return;
-      all.add(now - sentUs);
-      if (groupOf) {
-        // The receiver's room-mate sent it: the pair shares a group by construction (assign by room).
-        const g = groupOf[c.index]!;
-        let r = groups.get(g);
-        if (!r) groups.set(g, (r = new Reservoir(200_000)));
-        r.add(now - sentUs);
-      }
-    },
-    error(code: string): void {
-      errors[code] = (errors[code] ?? 0) + 1;
-      errorCount++;
-    },
-  };
+export interface StepOptions {
+  rate: number;
+  durationMs: number;
+  warmupMs?: number;
+  drainMs?: number;
+}
 
-  const clients: LoadClient[] = [];
-  for (let i = 0; i < o.clients; i++) clients.push(new LoadClient(i, urls[assign(i) % urls.length]!, `${prefix}-${i >> 1}`, proto, sink, o.token, pad));
+/**
+ * Clients connected and joined once, then any number of sending steps (the benchmark climbs a ladder of rates over
+ * the same connections). `runSignalingLoad` is one session with one step.
+ */
+export class LoadSession {
+  private readonly clients: LoadClient[] = [];
+  private senders: LoadClient[] = [];
+  private measureFrom = Infinity;
+  private measureTo = Infinity;
+  private all = new Reservoir(1_000_000);
+  private groups = new Map<string, Reservoir>();
+  private readonly groupOf: string[] | undefined;
+  private errors: Record<string, number> = {};
+  private errorCount = 0;
+  private sent = 0;
+  private phase: LoadProgress['phase'] = 'connecting';
+  private readonly started = performance.now();
+  readonly joinFailures: Record<string, number> = {};
+  joinAllS = 0;
 
-  // Phase 1: connect and join, `connectConcurrency` at a time (a listen backlog is typically 511).
-  let sent = 0;
-  let phase: LoadProgress['phase'] = 'connecting';
-  const ticker = setInterval(
-    () => o.onProgress?.({ phase, elapsedS: elapsedS(), joined: clients.filter((c) => c.joined).length, clients: o.clients, sent, delivered: all.count, errors: errorCount }),
-    1000,
-  );
-  const joinFailures: Record<string, number> = {};
-  try {
+  private constructor(private readonly o: LoadOptions, urls: URL[]) {
+    const proto = o.protocol ?? RTC_PROTOCOL;
+    const assign = o.assign ?? ((i: number) => i % urls.length);
+    const prefix = o.roomPrefix ?? `load-${randomBytes(3).toString('hex')}`;
+    const pad = 'x'.repeat(Math.max(0, Math.min(60_000, o.payloadBytes ?? 120)));
+    this.groupOf = o.group ? Array.from({ length: o.clients }, (_, i) => o.group!(i)) : undefined;
+    const sink = {
+      latency: (sentUs: number, now: number, c: LoadClient): void => {
+        if (sentUs < this.measureFrom || sentUs > this.measureTo) return;
+        this.all.add(now - sentUs);
+        if (this.groupOf) {
+          // Both clients of a room are in one group by construction (the caller assigns by room).
+          const g = this.groupOf[c.index]!;
+          let r = this.groups.get(g);
+          if (!r) this.groups.set(g, (r = new Reservoir(200_000)));
+          r.add(now - sentUs);
+        }
+      },
+      error: (code: string): void => {
+        this.errors[code] = (this.errors[code] ?? 0) + 1;
+        this.errorCount++;
+      },
+    };
+    for (let i = 0; i < o.clients; i++) this.clients.push(new LoadClient(i, urls[assign(i) % urls.length]!, `${prefix}-${i >> 1}`, proto, sink, o.token, pad));
+  }
+
+  /** Connect and join every client. Rejects RTC_ERR_USAGE / RTC_ERR_BAD_URL, RTC_ERR_SIGNAL_CONNECT if none joined. */
+  static async connect(o: LoadOptions): Promise<LoadSession> {
+    const s = new LoadSession(o, checkOptions(o));
+    const ticker = setInterval(() => s.progress(), 1000);
+    try {
+      await s.joinAll();
+    } catch (e) {
+      s.close();
+      throw e;
+    } finally {
+      clearInterval(ticker);
+    }
+    return s;
+  }
+
+  get joined(): LoadClient[] {
+    return this.clients.filter((c) => c.joined && !c.closed);
+  }
+
+  private progress(): void {
+    this.o.onProgress?.({
+      phase: this.phase,
+      elapsedS: (performance.now() - this.started) / 1000,
+      joined: this.clients.filter((c) => c.joined).length,
+      clients: this.o.clients,
+      sent: this.sent,
+      delivered: this.all.count,
+      errors: this.errorCount,
+    });
+  }
+
+  private abortIfAsked(): void {
+    if (this.o.signal?.aborted) throw interruptError(this.o.signal.reason, 'load test interrupted');
+  }
+
+  private async joinAll(): Promise<void> {
     let next = 0;
+    const o = this.o;
     await Promise.all(
       Array.from({ length: Math.min(o.connectConcurrency ?? 200, o.clients) }, async () => {
-        while (next < clients.length && !o.signal?.aborted) {
-          const c = clients[next++]!;
+        while (next < this.clients.length && !o.signal?.aborted) {
+          const c = this.clients[next++]!;
           await c.start(o.connectTimeoutMs ?? 10_000).catch((e: Error) => {
-            joinFailures[e.message] = (joinFailures[e.message] ?? 0) + 1;
+            this.joinFailures[e.message] = (this.joinFailures[e.message] ?? 0) + 1;
           });
         }
       }),
     );
-    abortIfAsked();
-    const joinAllS = elapsedS();
-    const live = clients.filter((c) => c.joined && !c.closed);
+    this.abortIfAsked();
+    this.joinAllS = (performance.now() - this.started) / 1000;
+    const live = this.joined;
     if (live.length === 0) {
-      throw new RtcError('RTC_ERR_SIGNAL_CONNECT', `no client could join at ${o.url} (${Object.entries(joinFailures).map(([k, v]) => `${v}× ${k}`).join(', ')})`, {
+      throw new RtcError('RTC_ERR_SIGNAL_CONNECT', `no client could join at ${o.url} (${Object.entries(this.joinFailures).map(([k, v]) => `${v}× ${k}`).join(', ')})`, {
         hint: 'is a signaling server running there? For rtc-cli serve: --max-per-address must allow the clients (all come from one address)',
       });
     }
     // Only complete pairs send: a client whose room-mate did not join would count every message as lost.
-    const senders = live.filter((c) => clients[c.index ^ 1]!.joined);
+    this.senders = live.filter((c) => this.clients[c.index ^ 1]!.joined);
+  }
 
-    // Phase 2: send at `rate` for warm-up + duration, round robin over the senders.
-    phase = 'sending';
-    const warm = o.warmupMs ?? 0;
+  /** Send at `rate` for warm-up + duration, then drain. */
+  async step(st: StepOptions): Promise<StepResult> {
+    this.all = new Reservoir(1_000_000);
+    this.groups = new Map();
+    this.errors = {};
+    const ticker = setInterval(() => this.progress(), 1000);
+    try {
+      return await this.run(st);
+    } finally {
+      clearInterval(ticker);
+    }
+  }
+
+  private async run(st: StepOptions): Promise<StepResult> {
+    const warm = st.warmupMs ?? 0;
+    const senders = this.senders;
+    this.phase = 'sending';
     const t0 = performance.now();
-    measureFrom = nowUs() + warm * 1000;
-    measureTo = measureFrom + o.durationMs * 1000;
+    this.measureFrom = nowUs() + warm * 1000;
+    this.measureTo = this.measureFrom + st.durationMs * 1000;
     let measuredSent = 0;
     let cursor = 0;
     let credit = 0;
     let last = t0;
-    const end = t0 + warm + o.durationMs;
+    const end = t0 + warm + st.durationMs;
     await new Promise<void>((resolve) => {
       const tick = (): void => {
         const now = performance.now();
-        if (now >= end || o.signal?.aborted || senders.length === 0) return resolve();
-        credit += ((now - last) / 1000) * o.rate;
+        if (now >= end || this.o.signal?.aborted || senders.length === 0) return resolve();
+        credit += ((now - last) / 1000) * st.rate;
         last = now;
         // At most 50 ms worth in one go: a generator that fell behind stays behind (sentRate shows it).
-        const n = Math.min(Math.floor(credit), Math.ceil(o.rate / 20));
+        const n = Math.min(Math.floor(credit), Math.ceil(st.rate / 20));
         credit -= Math.floor(credit);
         const inWindow = now - t0 >= warm;
         for (let i = 0; i < n; i++) {
           if (senders[cursor++ % senders.length]!.send()) {
-            sent++;
+            this.sent++;
             if (inWindow) measuredSent++;
           }
         }
@@ -271,41 +334,61 @@ export async function runSignalingLoad(o: LoadOptions): Promise<LoadResult> {
       };
       tick();
     });
-    abortIfAsked();
+    this.abortIfAsked();
     const sendS = (performance.now() - t0 - warm) / 1000;
+    // Drain: until everything measured arrived, or the bound.
+    this.phase = 'draining';
+    const drainStart = performance.now();
+    const drainEnd = drainStart + (st.drainMs ?? 2000);
+    let at2s: number | undefined;
+    while (performance.now() < drainEnd && this.all.count < measuredSent && !this.o.signal?.aborted) {
+      await sleep(50);
+      if (at2s === undefined && performance.now() - drainStart >= 2000) at2s = this.all.count;
+    }
+    this.abortIfAsked();
+    const delivered = this.all.count;
+    const lat = this.all.percentiles();
+    return {
+      offeredRate: st.rate,
+      sentRate: measuredSent / Math.max(sendS, 1e-3),
+      deliveredRate: delivered / Math.max(sendS, 1e-3),
+      durationS: sendS,
+      sent: measuredSent,
+      delivered,
+      lost: Math.max(0, measuredSent - delivered),
+      arrivedAfter2s: at2s === undefined ? 0 : delivered - at2s,
+      latencyMs: { p50: lat.p50, p95: lat.p95, p99: lat.p99, max: lat.max },
+      ...(this.groupOf ? { latencyByGroup: Object.fromEntries([...this.groups].map(([g, r]) => [g, r.percentiles()])) } : {}),
+      errors: { ...this.errors },
+      disconnected: this.senders.filter((c) => c.closed).length,
+      samples: Math.min(delivered, 1_000_000),
+    };
+  }
 
-    // Phase 3: drain: until everything measured arrived, or the bound.
-    phase = 'draining';
-    const drainEnd = performance.now() + (o.drainMs ?? 2000);
-    while (performance.now() < drainEnd && all.count < measuredSent && !o.signal?.aborted) await sleep(50);
-    abortIfAsked();
-    const disconnected = live.filter((c) => c.closed).length;
-    const delivered = all.count;
-    const latencyByGroup = groupOf ? Object.fromEntries([...groups].map(([g, r]) => [g, r.percentiles()])) : undefined;
-    const lat = all.percentiles();
+  close(): void {
+    for (const c of this.clients) c.destroy();
+  }
+}
+
+/** Run one load test. Rejects RTC_ERR_USAGE / RTC_ERR_BAD_URL on bad options, RTC_ERR_SIGNAL_CONNECT if no client could join. */
+export async function runSignalingLoad(o: LoadOptions): Promise<LoadResult> {
+  const session = await LoadSession.connect(o);
+  try {
+    const live = session.joined;
+    const step = await session.step({ rate: o.rate, durationMs: o.durationMs, warmupMs: o.warmupMs, drainMs: o.drainMs });
+    const { arrivedAfter2s: _late, ...measured } = step;
+    void _late;
     return {
       url: o.url,
       clients: o.clients,
       rooms: o.clients / 2,
-      offeredRate: o.rate,
-      sentRate: measuredSent / Math.max(sendS, 1e-3),
-      deliveredRate: delivered / Math.max(sendS, 1e-3),
-      durationS: sendS,
       joined: live.length,
-      joinFailures,
+      joinFailures: session.joinFailures,
       joinMs: percentilesOf(live.map((c) => c.joinMs)),
-      joinAllS,
-      sent: measuredSent,
-      delivered,
-      lost: Math.max(0, measuredSent - delivered),
-      latencyMs: { p50: lat.p50, p95: lat.p95, p99: lat.p99, max: lat.max },
-      ...(latencyByGroup ? { latencyByGroup } : {}),
-      errors,
-      disconnected,
-      samples: Math.min(all.count, 1_000_000),
+      joinAllS: session.joinAllS,
+      ...measured,
     };
   } finally {
-    clearInterval(ticker);
-    for (const c of clients) c.destroy();
+    session.close();
   }
 }
