@@ -373,7 +373,7 @@ function render(rounds: Round[], probe: Probe | undefined, loadText: string): st
     const serverDrops = Object.entries(probe.droppedAfter).map(([k, v]) => `${k || 'all'} ${v}`).join(', ') || 'none';
     lines.push(
       `**Past saturation** (one instance, ${fmt(probe.rate)} msgs/s offered for 3 s, drained 20 s): sent ${fmt(s.sent)}, delivered ${fmt(s.delivered)} ` +
-        `(${fmt(s.arrivedAfter2s)} of them more than 2 s after the last send), lost ${fmt(s.lost)}; latency p50 ${fmt(s.latencyMs.p50, 1)} ms, p99 ${fmt(s.latencyMs.p99, 1)} ms, max ${fmt(s.latencyMs.max, 1)} ms. ` +
+        `(${fmt(s.arrivedAfter2s)} of them more than 2 s after the last send), lost ${fmt(s.lost)}; ${fmt(s.queuedAtSenders / 1024)} KiB were still waiting in the senders' sockets when sending stopped (TCP backpressure from the server); latency p50 ${fmt(s.latencyMs.p50, 1)} ms, p99 ${fmt(s.latencyMs.p99, 1)} ms, max ${fmt(s.latencyMs.max, 1)} ms. ` +
         `The server's /metrics over the probe: relayed +${fmt(probe.relayedDelta)}, dropped ${serverDrops}, errors sent ${JSON.stringify(probe.errorsDelta)}; the generator saw errors ${JSON.stringify(s.errors)}. ` +
         (s.arrivedAfter2s > 0
           ? `So messages a 2 s drain counts as lost were late (queued in socket buffers and the server), not dropped.`

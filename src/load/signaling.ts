@@ -174,6 +174,8 @@ export type StepResult = Pick<
 > & {
   /** Of `delivered`, how many arrived more than 2 s after the last send (only with a drain longer than 2 s). */
   arrivedAfter2s: number;
+  /** Bytes the clients could not hand to the kernel when sending stopped: the server (TCP) pushing back. */
+  queuedAtSenders: number;
 };
 
 export interface StepOptions {
@@ -336,6 +338,7 @@ export class LoadSession {
     });
     this.abortIfAsked();
     const sendS = (performance.now() - t0 - warm) / 1000;
+    const queuedAtSenders = senders.reduce((a, c) => a + c.backlog, 0);
     // Drain: until everything measured arrived, or the bound.
     this.phase = 'draining';
     const drainStart = performance.now();
@@ -357,6 +360,7 @@ export class LoadSession {
       delivered,
       lost: Math.max(0, measuredSent - delivered),
       arrivedAfter2s: at2s === undefined ? 0 : delivered - at2s,
+      queuedAtSenders,
       latencyMs: { p50: lat.p50, p95: lat.p95, p99: lat.p99, max: lat.max },
       ...(this.groupOf ? { latencyByGroup: Object.fromEntries([...this.groups].map(([g, r]) => [g, r.percentiles()])) } : {}),
       errors: { ...this.errors },
@@ -376,8 +380,9 @@ export async function runSignalingLoad(o: LoadOptions): Promise<LoadResult> {
   try {
     const live = session.joined;
     const step = await session.step({ rate: o.rate, durationMs: o.durationMs, warmupMs: o.warmupMs, drainMs: o.drainMs });
-    const { arrivedAfter2s: _late, ...measured } = step;
+    const { arrivedAfter2s: _late, queuedAtSenders: _queued, ...measured } = step;
     void _late;
+    void _queued;
     return {
       url: o.url,
       clients: o.clients,

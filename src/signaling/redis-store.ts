@@ -515,6 +515,10 @@ export class RedisRoomStore implements RoomStore {
       else remote.set(inst, [peer]);
     }
     if (!remote) return Promise.resolve(NONE);
+    if (remote.size === 1) {
+      const [[inst, list]] = remote;
+      return this.post(inst, `d ${sentAt ?? 0} ${list.join(',')} ${text}`).then((ok) => (ok ? NONE : list));
+    }
     const waits: Promise<string[]>[] = [];
     for (const [inst, list] of remote) {
       waits.push(this.post(inst, `d ${sentAt ?? 0} ${list.join(',')} ${text}`).then((ok) => (ok ? [] : list)));
