@@ -172,12 +172,15 @@ export function register(program: Command): Command {
       `
 Peers connect to ws(s)://<host>:<port>/ws (the --signal value printed at start). Protocol: docs/signaling-protocol.md.
 With --json every event is one JSON line on stdout; the first is {"event":"listening","url",...,"signal",...}.
-Payloads and tokens are never logged. SIGINT/SIGTERM close every socket and exit 0.
+Payloads and tokens are never logged. SIGINT/SIGTERM drain: stop accepting, take every client out of its rooms,
+close its socket (1001: it reconnects at once, to another instance behind a load balancer), exit 0 (--drain-timeout).
+Several instances share rooms with --redis (README: Several instances); --metrics-port serves Prometheus metrics.
 
 Examples:
   rtc-cli serve                                  # http://127.0.0.1:3000, peers use the default --signal
   rtc-cli serve --host 0.0.0.0 --https           # phones on the LAN: open the printed https:// URL
-  RTC_TOKEN=s3cret rtc-cli serve --port 0 --json`,
+  RTC_TOKEN=s3cret rtc-cli serve --port 0 --json
+  RTC_REDIS_URL=redis://:pw@10.0.0.5:6379 rtc-cli serve --host 0.0.0.0 --metrics-port 9464`,
     )
     .action(
       action<ServeFlags>(async (ctx, opts) => {
