@@ -197,6 +197,9 @@ const assignTwo = (i: number): number => {
 };
 const groupTwo = (i: number): string => ((i >> 1) % 2 === 0 ? 'same' : 'cross');
 
+/** Servers' + redis-server's CPU time per delivered message (µs): robust to other work on the machine (only our processes count). */
+const cpuPerMsg = (r: Round): number =>
+  median(r.steps.filter((s) => s.offeredRate >= 5000 && !saturatedStep(s)).map((s) => ((s.serverCpu + s.redisCpu) / 100) * 1e6 / s.deliveredRate));
 const saturatedStep = (s: Step): boolean => s.deliveredRate < 0.9 * s.sentRate || s.latencyMs.p50 > 100 || s.lost > 0.05 * s.sent;
 const meetsBound = (s: Step): boolean => s.latencyMs.p50 < 1 && s.latencyMs.p99 < 10 && s.lost === 0 && s.deliveredRate >= 0.95 * s.sentRate;
 
@@ -338,6 +341,7 @@ function render(rounds: Round[], probe: Probe | undefined, loadText: string): st
         ['connect + join all (s)', ...SETUPS.map((s) => cell(s.name, (r) => r.joinAllS, 2))],
         ['saturated msgs/s (highest delivery rate)', ...SETUPS.map((s) => cell(s.name, (r) => r.saturated))],
         ['msgs/s within p50 < 1 ms, p99 < 10 ms, 0 lost', ...SETUPS.map((s) => cell(s.name, (r) => r.withinBound?.deliveredRate ?? 0))],
+        ['CPU µs per delivered message (servers + redis), median of the steps ≥ 5,000/s that kept up', ...SETUPS.map((s) => cell(s.name, cpuPerMsg, 1))],
         ['server peak RSS, all instances (MB)', ...SETUPS.map((s) => cell(s.name, (r) => r.peakRssMB))],
       ],
       ['l', 'r', 'r', 'r'],
