@@ -4,6 +4,7 @@
 #   nftables iproute2 conntrack   real NATs in network namespaces (nat-probe tests)
 #   stun-client       Debian's RFC 3489 `stun` client (reference for the embedded STUN server)
 #   chromium ffmpeg   real browser against the companion page; ffprobe judges recordings
+#   mkvtoolnix        mkvinfo: a second, independent judge of the WebM/Matroska files record writes
 #   openssl           certificates for TLS tests
 #   redis-server      the shared room store of `serve --redis` (tests start their own on a free port)
 set -euo pipefail
@@ -17,6 +18,7 @@ have conntrack || need+=(conntrack)
 [ -x /usr/bin/stun ] || need+=(stun-client)   # not `have stun`: node_modules/.bin/stun (npm package) may shadow it
 have chromium || need+=(chromium)
 have ffprobe || need+=(ffmpeg)
+have mkvinfo || need+=(mkvtoolnix)
 have openssl || need+=(openssl)
 have redis-server || need+=(redis-server)   # `serve --redis` tests (real redis-server, redis-cli)
 if [ ${#need[@]} -eq 0 ]; then

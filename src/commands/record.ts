@@ -1,6 +1,6 @@
 /**
- * `rtc-cli record --room <room> <out.webm>`: record what the peer in the room sends (the companion page's camera, a
- * browser, `rtc-cli publish`) into a WebM file. The work is in src/rtc/record.ts.
+ * `rtc-cli record --room <room> <out.webm|out.mkv>`: record what the peer in the room sends (the companion page's
+ * camera, a browser, `rtc-cli publish`) into a WebM or Matroska file. The work is in src/rtc/record.ts.
  */
 import { Option, type Command } from 'commander';
 import { action } from '../cli/run.js';
@@ -26,8 +26,8 @@ function size(bytes: number): string {
 export function register(program: Command): Command {
   const cmd = program
     .command('record')
-    .description('record the camera/microphone (or screen) a peer in the room sends into a WebM file (VP8/VP9/H.264 + Opus)')
-    .argument('<out.webm>', 'the file to write; <out.webm>.part is written meanwhile and renamed when the file is finalized')
+    .description('record the camera/microphone (or screen) a peer in the room sends into a WebM (VP8/VP9 + Opus) or Matroska (also H.264) file')
+    .argument('<out>', 'out.webm or out.mkv; <out>.part is written meanwhile and renamed when the file is finalized')
     .addOption(new Option('--duration <seconds>', 'stop after this much recorded media (default: until the peer leaves or Ctrl-C)').argParser(parseSecondsFlag('--duration', 0.1)))
     .addOption(new Option('--video-only', 'record only the video track').conflicts('audioOnly'))
     .addOption(new Option('--audio-only', 'record only the audio track').conflicts('videoOnly'))
@@ -46,11 +46,12 @@ Example:
   rtc-cli serve                                   # then open http://127.0.0.1:3000/?room=demo&autostart=1
   rtc-cli record --room demo out.webm --duration 10
   rtc-cli record --room demo talk.webm --audio-only --json
+  rtc-cli record --room demo call.mkv             # Matroska: also accepts H.264 (WebM cannot hold it)
 
 Stops on --duration, Ctrl-C or when the peer leaves, and finalizes the file (cues, duration). If rtc-cli is killed,
-<out.webm>.part stays behind and plays up to the last frame written (remux it: ffmpeg -i out.webm.part -c copy out.webm).
-Exit codes: 0 recorded, 1 no peer / no media (RTC_ERR_NO_MEDIA) / connection failed, 2 bad output path, 130 interrupted
-before anything was recorded.`,
+<out>.part stays behind and plays up to the last frame written (remux it: ffmpeg -i out.webm.part -c copy out.webm).
+Exit codes: 0 recorded, 1 no peer / no media (RTC_ERR_NO_MEDIA) / connection failed, 2 bad output path (or H.264
+video for a .webm), 130 interrupted before anything was recorded.`,
     )
     .action(
       action<RecordFlags>(async (ctx, opts, args) => {
@@ -86,7 +87,11 @@ before anything was recorded.`,
               ctx.out.info(
                 `recording to ${e.path}: ${e.video ? `${e.video.codec} ${e.video.width}x${e.video.height}` : 'no video'}, ${e.audio ? e.audio.codec : 'no audio'}`,
               );
-              ctx.out.event({ event: 'recording', path: e.path, video: e.video, audio: e.audio });
+              ctx.out.event({ event: 'recording', path: e.path, container: e.container, video: e.video, audio: e.audio });
+              break;
+            case 'warning':
+              ctx.out.warn(e.message);
+              ctx.out.event({ event: 'warning', message: e.message });
               break;
             case 'progress':
               ctx.out.event({ event: 'progress', ...e, type: undefined });
@@ -131,7 +136,9 @@ before anything was recorded.`,
         ctx.out.result(result, () =>
           [
             `recorded ${result.path} (${result.durationSeconds.toFixed(1)} s, ${size(result.bytes)}, stopped: ${result.stopReason})`,
-            result.video ? `  video: ${result.video.codec} ${result.video.width}x${result.video.height}, ${result.video.frames} frames` : '  video: none',
+            result.video
+              ? `  video: ${result.video.codec} ${result.video.width}x${result.video.height}, ${result.video.frames} frames${result.video.framesDropped ? ` (${result.video.framesDropped} dropped: lost packets)` : ''}`
+              : '  video: none',
             result.audio ? `  audio: ${result.audio.codec}, ${result.audio.frames} frames` : '  audio: none',
             `  packets lost: ${result.packetsLost}, keyframe requests: ${result.keyframeRequests}, path: ${result.connection}`,
           ].join('\n'),

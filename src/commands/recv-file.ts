@@ -2,7 +2,7 @@
  * `rtc-cli recv-file --room <room> [--out <dir>]`: receive the files a `send-file` peer in the room sends.
  * Protocol: docs/file-transfer-protocol.md. Logic: src/rtc/file-transfer.ts.
  */
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { action } from '../cli/run.js';
 import { timeoutOption } from '../cli/options.js';
 import { addPeerOptions, idleTimeoutOption, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
@@ -11,6 +11,8 @@ interface RecvFlags extends PeerFlagValues {
   out: string;
   force?: boolean;
   stdout?: boolean;
+  allowDotfiles?: boolean;
+  maxSize?: number;
   timeout: number;
   idleTimeout: number;
 }
@@ -21,7 +23,9 @@ export function register(program: Command): Command {
     .description('receive files from the send-file peer in a room into --out (SHA-256 verified, resumable)')
     .addOption(new Option('--out <dir>', 'directory to save into (must exist)').default('.'))
     .addOption(new Option('--force', 'overwrite existing files (default: save as "name (1).ext" and say so)'))
-    .addOption(new Option('--stdout', 'write the received bytes to stdout instead of files (no .part, no resume)').conflicts('force'))
+    .addOption(new Option('--stdout', 'write the received bytes to stdout instead of files (no partial file, no resume)').conflicts('force'))
+    .addOption(new Option('--allow-dotfiles', 'accept names starting with "." (refused by default; --force still never replaces one)'))
+    .addOption(new Option('--max-size <size>', 'refuse any file larger than this: bytes, or with a unit (500M, 2G, 1.5GiB, 10MB)').argParser(parseSize))
     .addOption(timeoutOption(60, 'give up if no peer joins or connects within this many seconds'))
     .addOption(idleTimeoutOption());
   addPeerOptions(cmd, { roomHelp: 'room to join on the signaling server (the sender joins the same room)', defaultRole: 'answerer' });
@@ -29,11 +33,15 @@ export function register(program: Command): Command {
     .addHelpText(
       'after',
       `
-Either side may start first. Each file is written as <name>.part and renamed only after its SHA-256 matches; an
-existing file is never overwritten without --force (the new one is saved as "name (1).ext" instead). Names from the
-network are sanitised: directories are stripped; absolute paths, "..", empty and reserved names are refused.
-Interrupted? Run the same commands again: the transfer resumes from the verified .part.
-Exit codes: 2 bad --out, 1 no peer within --timeout / peer left / hash mismatch / write failure, 130 Ctrl-C.
+Either side may start first. Each file is written into <out>/.rtc-cli-partial/ and moved into place only after its
+SHA-256 matches; an existing file is never overwritten without --force (the new one is saved as "name (1).ext"
+instead). Names from the network are judged: directories are stripped; absolute paths, "..", empty and reserved names,
+dotfiles, control, invisible and direction-changing characters and names over 255 bytes are refused (that file only).
+A file larger than --max-size or the free space is refused before any byte is written. A sender that keeps the
+connection alive but makes no progress for --idle-timeout is dropped.
+Interrupted? Run the same commands again: the transfer resumes from the verified partial file.
+Exit codes: 2 bad --out, 1 no peer within --timeout / peer left or stalled / hash mismatch / write failure / refused
+file, 130 Ctrl-C.
 
 Examples:
   rtc-cli recv-file --room demo --out ~/in              # other terminal: rtc-cli send-file --room demo a.bin
@@ -57,6 +65,8 @@ Examples:
         const result = await render.wrap(receiveFiles({
           outDir: opts.out,
           force: Boolean(opts.force),
+          allowDotfiles: Boolean(opts.allowDotfiles),
+          maxSize: opts.maxSize,
           stdout: toStdout ? process.stdout : undefined,
           ...target,
           timeoutMs: opts.timeout,
@@ -72,4 +82,22 @@ Examples:
         ctx.out.result(result, () => fmt.formatResult(result));
       }),
     );
+}
+
+const UNITS: Record<string, number> = {
+  '': 1, b: 1,
+  k: 1024, kib: 1024, kb: 1000,
+  m: 1024 ** 2, mib: 1024 ** 2, mb: 1000 ** 2,
+  g: 1024 ** 3, gib: 1024 ** 3, gb: 1000 ** 3,
+  t: 1024 ** 4, tib: 1024 ** 4, tb: 1000 ** 4,
+};
+
+/** `--max-size`: bytes, K/M/G/T and KiB/MiB/GiB/TiB in powers of 1024, kB/MB/GB/TB in powers of 1000 (as GNU tools). */
+export function parseSize(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new InvalidArgumentError(`--max-size must be a size such as 1048576, 500M, 2G or 1.5GiB (got "${value}")`);
+  const bytes = Math.floor(Number(m[1]) * unit);
+  if (!Number.isSafeInteger(bytes)) throw new InvalidArgumentError(`--max-size is too large (got "${value}")`);
+  return bytes;
 }

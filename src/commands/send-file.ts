@@ -30,9 +30,10 @@ export function register(program: Command): Command {
     .addHelpText(
       'after',
       `
-The receiver writes <name>.part and renames it only after the SHA-256 matches. If a transfer breaks, run the same two
-commands again: it resumes from the receiver's verified .part. Exit codes: 2 missing/unreadable file (before
-connecting), 1 no peer within --timeout / peer left / hash mismatch, 130 Ctrl-C.
+The receiver keeps each file as a partial file and moves it into place only after the SHA-256 matches. If a transfer
+breaks, run the same two commands again: it resumes from the receiver's verified partial file. Exit codes: 2
+missing/unreadable file (before connecting), 1 no peer within --timeout / peer left / hash mismatch / a file the
+receiver refused, 130 Ctrl-C.
 
 Examples:
   rtc-cli send-file --room demo photo.jpg notes.txt      # other terminal: rtc-cli recv-file --room demo --out ~/in

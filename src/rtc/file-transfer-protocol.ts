@@ -2,12 +2,13 @@
  * The send-file/recv-file wire protocol (docs/file-transfer-protocol.md): control messages are JSON text messages on
  * the data channel, file bytes are binary messages (no framing: the channel is reliable and ordered, RFC 8831 §6.6,
  * so the bytes belong to the file opened by the last `start`). This module only encodes, validates and names things;
- * it does no I/O.
+ * it does no I/O. What a receiver does with a name from the network is in src/rtc/transfer/names.ts.
  *
  * Everything decoded here comes from the network: validation is strict, never throws anything but RtcError
  * RTC_ERR_PROTOCOL, and bounds every string.
  */
 import { RtcError } from '../errors.js';
+import { printable } from './transfer/names.js';
 
 export const FILE_PROTOCOL_VERSION = 1;
 /** The negotiated data channel both sides create (docs/peer-signaling.md §Data channels). */
@@ -18,8 +19,6 @@ export const MAX_CHUNK_SIZE = 65_536;
 export const DEFAULT_CHUNK_SIZE = 65_536;
 /** Control messages are small; anything longer is refused before JSON.parse. */
 export const MAX_CONTROL_BYTES = 8_192;
-/** Longest name we accept on the wire, in UTF-8 bytes (ext4/APFS/NTFS limit the final component to 255). */
-export const MAX_NAME_BYTES = 255;
 
 export type ControlMessage =
   | { t: 'hello'; v: number; files: number | null }
@@ -32,7 +31,20 @@ export type ControlMessage =
   | { t: 'ack'; index: number; ok: false; code: string; message: string }
   | { t: 'done'; files: number }
   | { t: 'error'; code: string; message: string }
-  | { t: 'ping' };
+  | { t: 'ping'; work?: Work };
+
+/**
+ * Optional on `ping`: the sender is still preparing file `index` (hashing it before its header: phase `hash`; hashing
+ * the prefix the receiver offered to resume from: phase `prefix`) and has read `done` of `total` bytes. A receiver
+ * counts a ping as progress only when `done` grew (docs/file-transfer-protocol.md §Progress deadline); older receivers
+ * ignore the field.
+ */
+export interface Work {
+  index: number;
+  phase: 'hash' | 'prefix';
+  done: number;
+  total: number;
+}
 
 export function encodeControl(msg: ControlMessage): string {
   return JSON.stringify(msg);
@@ -68,6 +80,14 @@ function shaOrNull(o: Record<string, unknown>, k: string): string | null {
   return o[k] === null ? null : sha(o, k);
 }
 
+function work(v: unknown): Work {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('"work" must be an object');
+  const o = v as Record<string, unknown>;
+  if (o.phase !== 'hash' && o.phase !== 'prefix') throw bad('"work.phase" must be "hash" or "prefix"');
+  const total = int(o, 'total');
+  return { index: int(o, 'index'), phase: o.phase, done: int(o, 'done', 0, total), total };
+}
+
 /** Parse one text message. Throws RTC_ERR_PROTOCOL for anything malformed (never anything else). */
 export function decodeControl(text: string): ControlMessage {
   if (text.length > MAX_CONTROL_BYTES) throw bad(`a control message of ${text.length} characters (max ${MAX_CONTROL_BYTES})`);
@@ -86,8 +106,9 @@ export function decodeControl(text: string): ControlMessage {
       return {
         t: 'file',
         index: int(o, 'index'),
-        // The name is checked by sanitizeFileName, not here: a hostile name is a refusal, not a protocol error.
-        name: str(o, 'name', 4096),
+        // The name is judged by sanitizeFileName, not here: a hostile or over-long name is a refusal of that one file,
+        // not a protocol error that ends the session. The message size already bounds it.
+        name: str(o, 'name', MAX_CONTROL_BYTES),
         size: intOrNull(o, 'size'),
         sha256: shaOrNull(o, 'sha256'),
         chunkSize: int(o, 'chunkSize', 1, MAX_CHUNK_SIZE),
@@ -109,57 +130,10 @@ export function decodeControl(text: string): ControlMessage {
     case 'error':
       return { t: 'error', code: str(o, 'code', 64), message: str(o, 'message') };
     case 'ping':
-      return { t: 'ping' };
+      return o.work === undefined ? { t: 'ping' } : { t: 'ping', work: work(o.work) };
     default:
-      throw bad(`an unknown message type ${JSON.stringify(String(o.t)).slice(0, 40)}`);
+      // Never String() a value from the network (an object whose "toString" is not a function throws a TypeError), and
+      // never echo its characters raw into a terminal.
+      throw bad(typeof o.t === 'string' ? `an unknown message type "${printable(o.t.slice(0, 40))}"` : `a "t" that is ${o.t === null ? 'null' : typeof o.t}`);
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// File names from the network
-
-/** Windows device names: unsafe on Windows and on SMB shares even with an extension ("CON.txt"). */
-const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
-
-export type NameCheck = { ok: true; name: string; changed: boolean } | { ok: false; reason: string };
-
-/**
- * Turn a name received from the network into one safe to create inside the output directory, or refuse it.
- *
- * - absolute paths (`/etc/passwd`, `C:\x`, `\\server\share`) and any `..` path segment (`../x`, `a/../b`) are refused:
- *   the sender is either broken or hostile, and guessing what it meant is how traversal bugs happen;
- * - other directory parts are stripped (`a/b` → `b`): rtc-cli sends file names, not trees;
- * - control characters (C0, DEL, C1) are replaced by `_` (they garble terminals and logs);
- * - trailing dots and spaces are removed (Windows drops them silently, making two names collide);
- * - empty, `.`, `..`, Windows reserved device names and names longer than 255 UTF-8 bytes are refused.
- */
-export function sanitizeFileName(raw: string): NameCheck {
-  if (raw.length === 0) return { ok: false, reason: 'the name is empty' };
-  if (raw.includes('\0')) return { ok: false, reason: 'the name contains a NUL byte' };
-  if (/^[/\\]/.test(raw) || /^[A-Za-z]:/.test(raw)) return { ok: false, reason: `"${printable(raw)}" is an absolute path` };
-  const segments = raw.split(/[/\\]+/);
-  if (segments.some((s) => s === '..')) return { ok: false, reason: `"${printable(raw)}" climbs out of the output directory ("..")` };
-  let name = segments.filter((s) => s !== '' && s !== '.').pop() ?? '';
-  // eslint-disable-next-line no-control-regex
-  name = name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '_');
-  name = name.replace(/[. ]+$/, '');
-  if (name === '' || name === '.' || name === '..') return { ok: false, reason: `"${printable(raw)}" has no file name in it` };
-  if (RESERVED.test(name)) return { ok: false, reason: `"${printable(name)}" is a reserved device name` };
-  if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) return { ok: false, reason: `the name is longer than ${MAX_NAME_BYTES} bytes` };
-  return { ok: true, name, changed: name !== raw };
-}
-
-/** For messages: control characters shown as `?`, and bounded. */
-export function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  const t = s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-  return t.length > 80 ? `${t.slice(0, 77)}...` : t;
-}
-
-/** `x.bin` → `x (1).bin`, `x (2).bin`, ...; `archive.tar.gz` → `archive (1).tar.gz`; `.bashrc` → `.bashrc (1)`. */
-export function numberedName(name: string, n: number): string {
-  const m = /^(.+?)((?:\.[A-Za-z0-9]{1,8}){0,2})$/.exec(name);
-  const stem = m && m[1] && !m[1].startsWith('.') ? m[1] : name;
-  const ext = m && m[1] && !m[1].startsWith('.') ? m[2] ?? '' : '';
-  return `${stem} (${n})${ext}`;
 }

@@ -13,6 +13,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RtcError } from '../errors.js';
+import { vp8IsKeyframe } from './media/codec-info.js';
+import { ID, readId, readUint, readVint } from './media/ebml.js';
 
 export interface Frame {
   data: Buffer;
@@ -37,11 +39,6 @@ function badMedia(path: string, why: string): RtcError {
   return new RtcError('RTC_ERR_BAD_MEDIA', `cannot send "${path}": ${why}`, {
     hint: 'publish sends VP8 IVF files and VP8/Opus WebM files, e.g. ffmpeg -i in.mp4 -c:v libvpx -g 30 -c:a libopus out.webm',
   });
-}
-
-/** VP8 frame tag (RFC 6386 §9.1): bit 0 clear = keyframe. */
-function vp8IsKeyframe(frame: Buffer): boolean {
-  return frame.length > 0 && (frame[0]! & 0x01) === 0;
 }
 
 export function loadSource(input: string): MediaSource {
@@ -74,85 +71,37 @@ export function loadSource(input: string): MediaSource {
   return src;
 }
 
-export function parseIvf(buf: Buffer, name: string): MediaSource {
-  if (buf.length < 32) throw badMedia(name, 'truncated IVF header');
+/** The frames of an IVF file (the libvpx test container: 32-byte header, then a 12-byte header per frame). */
+export function readIvf(buf: Buffer): { fourcc: string; width: number; height: number; frames: { data: Buffer; timeMs: number }[]; stepMs: number } {
   const headerLen = buf.readUInt16LE(6);
   const fourcc = buf.subarray(8, 12).toString('latin1');
-  if (fourcc !== 'VP80') throw badMedia(name, `IVF codec "${fourcc}" (only VP80 is sent)`);
   const width = buf.readUInt16LE(12);
   const height = buf.readUInt16LE(14);
   const rate = buf.readUInt32LE(16) || 30;
   const scale = buf.readUInt32LE(20) || 1;
-  const frames: Frame[] = [];
+  const frames: { data: Buffer; timeMs: number }[] = [];
   let pos = Math.max(32, headerLen);
   while (pos + 12 <= buf.length) {
     const len = buf.readUInt32LE(pos);
     const pts = Number(buf.readBigUInt64LE(pos + 4));
     pos += 12;
     if (pos + len > buf.length) break; // a truncated last frame (a file still being written): stop there
-    const data = buf.subarray(pos, pos + len);
+    frames.push({ data: buf.subarray(pos, pos + len), timeMs: (pts * scale * 1000) / rate });
     pos += len;
-    frames.push({ data, timeMs: (pts * scale * 1000) / rate, keyframe: vp8IsKeyframe(data) });
   }
-  const step = (scale * 1000) / rate;
-  return { name, video: { codec: 'VP8', width, height, frames }, durationMs: frames.length ? frames[frames.length - 1]!.timeMs + step : 0 };
+  return { fourcc, width, height, frames, stepMs: (scale * 1000) / rate };
 }
 
-// Matroska element ids (RFC 9559 §5.1), with their length-marker bits, as they appear in the file.
-const ID = {
-  EBML: 0x1a45dfa3,
-  Segment: 0x18538067,
-  Info: 0x1549a966,
-  TimestampScale: 0x2ad7b1,
-  Tracks: 0x1654ae6b,
-  TrackEntry: 0xae,
-  TrackNumber: 0xd7,
-  TrackType: 0x83,
-  CodecID: 0x86,
-  Video: 0xe0,
-  PixelWidth: 0xb0,
-  PixelHeight: 0xba,
-  Audio: 0xe1,
-  Channels: 0x9f,
-  Cluster: 0x1f43b675,
-  Timestamp: 0xe7,
-  BlockGroup: 0xa0,
-  Block: 0xa1,
-  SimpleBlock: 0xa3,
-} as const;
+export function parseIvf(buf: Buffer, name: string): MediaSource {
+  if (buf.length < 32) throw badMedia(name, 'truncated IVF header');
+  const ivf = readIvf(buf);
+  if (ivf.fourcc !== 'VP80') throw badMedia(name, `IVF codec "${ivf.fourcc}" (only VP80 is sent)`);
+  const frames: Frame[] = ivf.frames.map((f) => ({ ...f, keyframe: vp8IsKeyframe(f.data) }));
+  return { name, video: { codec: 'VP8', width: ivf.width, height: ivf.height, frames }, durationMs: frames.length ? frames[frames.length - 1]!.timeMs + ivf.stepMs : 0 };
+}
+
+/** The elements the WebM reader steps into (their children follow); everything else is read or skipped whole. */
 const MASTERS = new Set<number>([ID.Segment, ID.Info, ID.Tracks, ID.TrackEntry, ID.Video, ID.Audio, ID.Cluster, ID.BlockGroup]);
-
-function readId(buf: Buffer, pos: number): { id: number; len: number } | undefined {
-  const b = buf[pos];
-  if (b === undefined || b === 0) return undefined;
-  const len = Math.clz32(b) - 23;
-  if (len > 4 || pos + len > buf.length) return undefined;
-  let id = 0;
-  for (let i = 0; i < len; i++) id = id * 256 + buf[pos + i]!;
-  return { id, len };
-}
-
-/** An EBML variable-size integer; `unknown` when all value bits are 1 (RFC 8794 §6.2). */
-function readVint(buf: Buffer, pos: number): { value: number; len: number; unknown: boolean } | undefined {
-  const b = buf[pos];
-  if (b === undefined || b === 0) return undefined;
-  const len = Math.clz32(b) - 23;
-  if (pos + len > buf.length) return undefined;
-  let value = b & (0xff >> len);
-  let allOnes = value === 0xff >> len;
-  for (let i = 1; i < len; i++) {
-    const x = buf[pos + i]!;
-    value = value * 256 + x;
-    if (x !== 0xff) allOnes = false;
-  }
-  return { value, len, unknown: allOnes };
-}
-
-function readUint(buf: Buffer, pos: number, size: number): number {
-  let v = 0;
-  for (let i = 0; i < size; i++) v = v * 256 + buf[pos + i]!;
-  return v;
-}
 
 export function parseWebm(buf: Buffer, name: string): MediaSource {
   interface Track {
@@ -259,13 +208,19 @@ export function parseWebm(buf: Buffer, name: string): MediaSource {
   return src;
 }
 
-/** RFC 7741 §4.2: split one VP8 frame into RTP payloads of at most `mtu` bytes, each with a 1-byte descriptor. */
-export function packetizeVp8(frame: Buffer, mtu = 1100): Buffer[] {
+/**
+ * RFC 7741 §4.2: split one VP8 frame into RTP payloads of at most `mtu` bytes of frame data. With a `pictureId` the
+ * descriptor is the 4-byte form libwebrtc sends (X=1, I=1, M=1: a 15-bit PictureID, the same on every packet of the
+ * frame), which lets a receiver tell a lost frame from a lost packet between frames; without it, 1 byte.
+ */
+export function packetizeVp8(frame: Buffer, mtu = 1100, pictureId?: number): Buffer[] {
   const out: Buffer[] = [];
   for (let off = 0; off < frame.length || off === 0; off += mtu) {
     const chunk = frame.subarray(off, Math.min(frame.length, off + mtu));
-    // X=0 R=0 N=0 S=(first) R=0 PID=0
-    out.push(Buffer.concat([Buffer.from([off === 0 ? 0x10 : 0x00]), chunk]));
+    const start = off === 0 ? 0x10 : 0x00; // S bit on the frame's first packet; PID=0
+    const descriptor =
+      pictureId === undefined ? Buffer.from([start]) : Buffer.from([0x80 | start, 0x80, 0x80 | ((pictureId >> 8) & 0x7f), pictureId & 0xff]);
+    out.push(Buffer.concat([descriptor, chunk]));
     if (frame.length === 0) break;
   }
   return out;

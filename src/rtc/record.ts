@@ -1,36 +1,36 @@
 /**
- * `rtc-cli record`: receive what a peer (the companion page, a browser, `rtc-cli publish`) sends and write it to WebM.
+ * `rtc-cli record`: receive what a peer (the companion page, a browser, `rtc-cli publish`) sends and write it to a
+ * WebM or Matroska file, frame-exact.
  *
- * - Negotiation is connectPeer's (src/rtc/peer.ts). We offer/accept VP8, VP9, H.264 and Opus with the feedback a
- *   recorder needs: NACK (RFC 4585 §6.2.1, retransmissions come back on the same SSRC), PLI (RFC 4585 §6.3.1) and
- *   goog-remb. No transport-cc: negotiated with Chromium it made the sender's bitrate collapse (werift.md), because
- *   werift sends no transport feedback the sender can use; REMB tells the sender how far it may ramp up instead.
- * - Keyframes: a decoder cannot start on a delta frame, so we ask for one (PLI) on the first video packet, when the
- *   recorder starts, when NACK reports loss (rate-limited), and every KEYFRAME_INTERVAL_MS so clusters stay short:
- *   werift's writer starts a Matroska cluster at each keyframe.
- * - Muxing: werift's nonstandard MediaRecorder with disableLipSync + disableNtp (the default options lost audio and
- *   left gaps with Chromium; werift.md). Each frame is appended to `<out>.part` as it is muxed, so a crash leaves
- *   everything up to the last block; on a clean stop the writer appends Cues, patches Duration and the Segment size,
- *   and the file is renamed to `<out>`. A `.part` file is never mistaken for a finished recording.
+ * The parts:
+ * - record-output.ts: the output path and container (.webm / .mkv), and the codecs that container can hold;
+ * - media/session.ts: the peer session shared with publish (connect, chat, when to stop, timers);
+ * - record-tracks.ts: each remote track, from RTP packets to frames (jitter buffer, loss, A/V alignment, pre-roll);
+ * - record-feedback.ts: keyframe requests (PLI) and REMB to the sender;
+ * - record-file.ts: the timeline, interleaving and the crash-safe Matroska writer (media/matroska-writer.ts);
+ * - this file: the Recorder, which waits for media, starts the file at the first keyframe, and finalizes it.
  */
-import { accessSync, constants, existsSync, statSync, renameSync, rmSync } from 'node:fs';
-import { dirname, extname, resolve } from 'node:path';
-import type { MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver, RTCRtpCodecParameters } from 'werift';
-import type { RtpPacket } from 'werift/nonstandard';
-import { interruptError, RtcError } from '../errors.js';
+import { readFileSync } from 'node:fs';
+import { RtcError } from '../errors.js';
 import type { IceConfig } from './ice-config.js';
-import { connectPeer, type PeerEvent, type PeerSession, type PeerSessionOptions } from './peer.js';
-import { attachChat, type Chat } from './record-chat.js';
-import { buildRemb } from './rtcp.js';
+import { MediaSession, type StopReason as SessionStop } from './media/session.js';
+import type { PeerEvent, PeerSessionOptions } from './peer.js';
+import { RecordingFile } from './record-file.js';
+import { KEYFRAME_INTERVAL_MS, KeyframeRequests, sendRemb } from './record-feedback.js';
+import { checkRemoteVideo, codecLabel, recorderCodecs, validateOutputPath, type Container, type OutputTarget } from './record-output.js';
+import { receiveTracks, type IncomingTrack, type MediaKind } from './record-tracks.js';
+import { deferred } from './deferred.js';
+
+export { validateOutputPath } from './record-output.js';
 
 export type RecordMedia = 'both' | 'video' | 'audio';
 
 export interface RecordOptions {
   ice: IceConfig;
   signal: string;
-  room: string;
+  room?: string;
   token?: string;
-  /** The .webm to write. `<out>.part` is written meanwhile. */
+  /** The .webm or .mkv to write. `<out>.part` is written meanwhile. */
   outPath: string;
   /** Replace an existing file. */
   force?: boolean;
@@ -67,19 +67,22 @@ export interface RecordProgress {
 
 export type RecordEvent =
   | PeerEvent
-  | { type: 'media'; kind: 'video' | 'audio'; codec: string }
-  | { type: 'recording'; path: string; video?: { codec: string; width: number; height: number }; audio?: { codec: string } }
+  | { type: 'media'; kind: MediaKind; codec: string }
+  | { type: 'recording'; path: string; container: Container; video?: { codec: string; width: number; height: number }; audio?: { codec: string } }
   | RecordProgress
   | { type: 'chat'; text: string }
+  | { type: 'warning'; message: string }
   | { type: 'stopping'; reason: StopReason };
 
 export type StopReason = 'duration' | 'interrupted' | 'peer-left';
 
 export interface RecordResult {
   path: string;
+  container: Container;
+  /** End of the last frame in the file (what a player shows), seconds. */
   durationSeconds: number;
   bytes: number;
-  video?: { codec: string; width: number; height: number; frames: number };
+  video?: { codec: string; width: number; height: number; frames: number; framesDropped: number };
   audio?: { codec: string; frames: number };
   /** RTP packets never received (after NACK retransmissions), RFC 3550 §6.4.1 cumulative loss over all streams. */
   packetsLost: number;
@@ -91,451 +94,207 @@ export interface RecordResult {
   connection: 'direct' | 'relayed';
 }
 
-const KEYFRAME_INTERVAL_MS = 4000;
-const LOSS_PLI_MIN_GAP_MS = 500;
-const FIRST_KEYFRAME_RETRY_MS = 350;
-/**
- * How long the jitter buffer waits for a missing packet (werift's default is 200 ms). A recorder can afford latency:
- * 500 ms gives NACK retransmissions time to arrive; measured with 5 % random loss from Chromium: 94 % of the frames
- * at 200 ms, 99.8 % at 500 ms.
- */
-const JITTER_LATENCY_MS = 500;
-/** At most this many packets per track are kept from before the recorder starts (the start grace is 3 s). */
-const MAX_EARLY_PACKETS = 5000;
 const REMB_INTERVAL_MS = 1000;
 const DEFAULT_MAX_BITRATE_KBPS = 2500;
-/** After the first packet, how long we wait for the other track and for a video keyframe before starting anyway. */
+/** The file starts once every track has a usable first frame and at least this much media arrived (alignment samples). */
+const MIN_PREROLL_MS = 500;
+/** After the first packet, how long we wait for the other track before starting without it. */
 const START_GRACE_MS = 3000;
-/** How long the writer gets to append cues and patch the header after stop. */
-const FINALIZE_TIMEOUT_MS = 5000;
-
-/** Exit 2 before any network work: the output must be a .webm in a writable directory (RTC_ERR_BAD_OUTPUT). */
-export function validateOutputPath(outPath: string, force = false): string {
-  const path = resolve(outPath);
-  if (extname(path).toLowerCase() !== '.webm') {
-    throw new RtcError('RTC_ERR_BAD_OUTPUT', `the output "${outPath}" must end in .webm`, { hint: 'record writes WebM (VP8/VP9/H.264 + Opus): name the file like out.webm' });
-  }
-  if (existsSync(path) && statSync(path).isDirectory()) {
-    throw new RtcError('RTC_ERR_BAD_OUTPUT', `the output "${outPath}" is a directory`, { hint: 'give a file name, e.g. dir/out.webm' });
-  }
-  const dir = dirname(path);
-  try {
-    accessSync(dir, constants.W_OK | constants.X_OK);
-  } catch {
-    throw new RtcError('RTC_ERR_BAD_OUTPUT', `cannot write to the directory "${dir}" (missing or not writable)`, { hint: 'create the directory or choose another output path' });
-  }
-  if (existsSync(path) && !force) {
-    throw new RtcError('RTC_ERR_EXISTS', `"${outPath}" already exists`, { hint: 'pass --force to overwrite it' });
-  }
-  return path;
-}
-
-/**
- * The VP8 frame size from a keyframe (RFC 6386 §9.1: 3-byte frame tag, start code 9d 01 2a, then 14-bit width and
- * height). `payload` is an RTP payload; RFC 7741 §4.2 payload descriptor first.
- */
-export function vp8KeyframeSize(payload: Buffer): { width: number; height: number } | undefined {
-  if (payload.length < 1) return undefined;
-  let i = 1;
-  const x = (payload[0]! & 0x80) !== 0;
-  const s = (payload[0]! & 0x10) !== 0;
-  const pid = payload[0]! & 0x07;
-  if (!s || pid !== 0) return undefined; // not the start of a frame
-  if (x) {
-    const ext = payload[i++]!;
-    if (ext & 0x80) i += payload[i]! & 0x80 ? 2 : 1; // PictureID (M bit → 15 bits)
-    if (ext & 0x40) i += 1; // TL0PICIDX
-    if (ext & 0x30) i += 1; // TID/KEYIDX
-  }
-  if (payload.length < i + 10) return undefined;
-  const frameTag = payload[i]!;
-  if ((frameTag & 0x01) !== 0) return undefined; // P bit set: interframe
-  if (payload[i + 3] !== 0x9d || payload[i + 4] !== 0x01 || payload[i + 5] !== 0x2a) return undefined;
-  const width = payload.readUInt16LE(i + 6) & 0x3fff;
-  const height = payload.readUInt16LE(i + 8) & 0x3fff;
-  return width > 0 && height > 0 ? { width, height } : undefined;
-}
-
-/** The codecs a recorder accepts, in preference order, with the feedback above. */
-export async function recorderCodecs(): Promise<{ video: RTCRtpCodecParameters[]; audio: RTCRtpCodecParameters[] }> {
-  const { RTCRtpCodecParameters } = await import('werift');
-  const fb = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'goog-remb' }];
-  return {
-    video: [
-      new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: fb }),
-      new RTCRtpCodecParameters({ mimeType: 'video/VP9', clockRate: 90000, rtcpFeedback: fb }),
-      new RTCRtpCodecParameters({
-        mimeType: 'video/H264',
-        clockRate: 90000,
-        rtcpFeedback: fb,
-        parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1',
-      }),
-    ],
-    audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 })],
-  };
-}
-
-interface Incoming {
-  track: MediaStreamTrack;
-  transceiver: RTCRtpTransceiver;
-  kind: 'video' | 'audio';
-  packets: number;
-  /** Packets received before the recorder started (replayed into it from the first keyframe on). */
-  early: { rtp: RtpPacket; at: number }[];
-  /** Index in `early` of the first packet of the keyframe that gave the frame size. */
-  keyIdx?: number;
-  /** What the muxer listens to once it runs: a stand-in track we feed (early packets first, then live ones). */
-  feed?: MediaStreamTrack;
-  /** RFC 3550 A.3 loss accounting. */
-  baseSeq?: number;
-  maxExt?: number;
-  cycles: number;
-  received: number;
-}
-
-function lostOf(s: Incoming): number {
-  if (s.baseSeq === undefined || s.maxExt === undefined) return 0;
-  const expected = s.maxExt - s.baseSeq + 1;
-  return Math.max(0, expected - s.received);
-}
-
-function noteSeq(s: Incoming, seq: number): void {
-  s.received += 1;
-  if (s.baseSeq === undefined || s.maxExt === undefined) {
-    s.baseSeq = seq;
-    s.maxExt = seq;
-    return;
-  }
-  const maxSeq = s.maxExt & 0xffff;
-  const delta = (seq - maxSeq + 0x10000) & 0xffff;
-  if (delta > 0 && delta < 0x8000) {
-    if (seq < maxSeq) s.cycles += 0x10000;
-    s.maxExt = s.cycles + seq;
-  }
-}
-
-/** Read the Matroska track number of a SimpleBlock (EBML id 0xA3, size vint, track vint). */
-function simpleBlockTrack(buf: Buffer): number | undefined {
-  if (buf[0] !== 0xa3) return undefined;
-  const first = buf[1];
-  if (first === undefined || first === 0) return undefined;
-  const sizeLen = Math.clz32(first) - 23; // leading zeros in the byte + 1
-  const t = buf[1 + sizeLen];
-  return t !== undefined && t & 0x80 ? t & 0x7f : undefined;
-}
+/** After --duration's worth of media, how long we wait for the frames still in flight before stopping anyway. */
+const DURATION_SLACK_MS = 1000;
 
 export async function record(opts: RecordOptions): Promise<RecordResult> {
-  const outPath = validateOutputPath(opts.outPath, opts.force);
-  const partPath = `${outPath}.part`;
-  const media = opts.media ?? 'both';
-  const maxBps = (opts.maxBitrateKbps ?? DEFAULT_MAX_BITRATE_KBPS) * 1000;
-  const emit = (e: RecordEvent): void => opts.onEvent?.(e);
-  const ac = new AbortController();
-  const onAbort = (): void => ac.abort(opts.abort?.reason);
-  if (opts.abort?.aborted) throw interruptError(opts.abort.reason);
-  opts.abort?.addEventListener('abort', onAbort, { once: true });
+  const target = validateOutputPath(opts.outPath, opts.force); // exit 2 before any network work
+  return new Recorder(opts, target).run();
+}
 
-  const incoming: Incoming[] = [];
-  let firstPacket: (() => void) | undefined;
-  const firstPacketSeen = new Promise<void>((r) => (firstPacket = r));
-  let chat: Chat | undefined;
-  let keyframeRequests = 0;
-  let lastPli = 0;
-  let videoSize: { width: number; height: number } | undefined;
-  let keyframeSeen: (() => void) | undefined;
-  const keyframe = new Promise<void>((r) => (keyframeSeen = r));
+class Recorder {
+  private readonly tracks: IncomingTrack[] = [];
+  private readonly keyframes = new KeyframeRequests();
+  private readonly firstPacket = deferred<void>();
+  private firstPacketAt = 0;
+  private readonly kinds: MediaKind[];
+  private file: RecordingFile | undefined;
 
-  const requestKeyframe = (s: Incoming): void => {
-    const ssrc = s.track.ssrc;
-    if (!ssrc) return;
-    lastPli = Date.now();
-    keyframeRequests += 1;
-    void s.transceiver.receiver.sendRtcpPLI(ssrc).catch(() => {});
-  };
+  constructor(
+    private readonly opts: RecordOptions,
+    private readonly target: OutputTarget,
+  ) {
+    const media = opts.media ?? 'both';
+    this.kinds = media === 'both' ? ['video', 'audio'] : [media];
+  }
 
-  const codecs = await recorderCodecs();
-  const setup = (pc: RTCPeerConnection, role: 'offerer' | 'answerer'): void => {
-    if (role === 'offerer') {
-      if (media !== 'audio') pc.addTransceiver('video', { direction: 'recvonly' });
-      if (media !== 'video') pc.addTransceiver('audio', { direction: 'recvonly' });
+  async run(): Promise<RecordResult> {
+    const session = await MediaSession.open({
+      ...this.opts,
+      codecs: await recorderCodecs(this.target.container),
+      setup: (pc, role) => receiveTracks(pc, role, this.kinds, this.trackHooks()),
+      onEvent: (e) => this.emit(e),
+    });
+    try {
+      const declined = checkRemoteVideo(session.peer.pc.remoteDescription?.sdp, this.target.container, this.kinds.includes('video'));
+      if (declined) this.emit({ type: 'warning', message: declined });
+      await session.waitFor(this.firstPacket.promise, this.opts.timeoutMs, () => noMedia(this.opts.timeoutMs), 'the peer left before sending media');
+      this.startRemb(session);
+      const inputs = await this.waitForStart(session);
+      this.startFile(session, inputs);
+      const reason = await session.stopReason;
+      return this.finish(session, reason);
+    } catch (e) {
+      this.file?.abandon();
+      throw e;
+    } finally {
+      await session.close();
     }
-    chat = attachChat(pc, {
-      onMessage: (text) => {
-        emit({ type: 'chat', text });
-        opts.chat?.onMessage?.(text);
+  }
+
+  private emit(e: RecordEvent): void {
+    this.opts.onEvent?.(e);
+  }
+
+  private trackHooks(): Parameters<typeof receiveTracks>[3] {
+    return {
+      onTrack: (t) => this.tracks.push(t),
+      onUnsupported: (kind, mimeType) => this.emit({ type: 'warning', message: `the peer's ${kind} codec ${mimeType} cannot be recorded; that track is skipped` }),
+      onFirstPacket: (t) => {
+        this.emit({ type: 'media', kind: t.kind, codec: codecLabel(t.codec) });
+        if (t.kind === 'video') this.keyframes.request(t, true);
+        if (!this.firstPacketAt) this.firstPacketAt = performance.now();
+        this.firstPacket.resolve();
       },
-      input: opts.chat?.input,
-    });
-    pc.onTrack.subscribe((track) => {
-      const kind = track.kind === 'video' ? 'video' : 'audio';
-      if ((media === 'video' && kind !== 'video') || (media === 'audio' && kind !== 'audio')) return;
-      const transceiver = pc.getTransceivers().find((t) => t.receiver.tracks.includes(track));
-      if (!transceiver) return;
-      const s: Incoming = { track, transceiver, kind, packets: 0, early: [], cycles: 0, received: 0 };
-      incoming.push(s);
-      track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
-        s.packets += 1;
-        noteSeq(s, rtp.header.sequenceNumber);
-        if (s.feed) s.feed.onReceiveRtp.execute(rtp);
-        else if (s.early.length < MAX_EARLY_PACKETS) s.early.push({ rtp: rtp.clone(), at: Date.now() });
-        if (s.packets === 1) {
-          emit({ type: 'media', kind, codec: track.codec?.mimeType ?? 'unknown' });
-          if (kind === 'video') requestKeyframe(s);
-          firstPacket?.();
-        }
-        if (kind === 'video' && !videoSize) {
-          const name = track.codec?.mimeType.toLowerCase();
-          const size = name === 'video/vp8' ? vp8KeyframeSize(rtp.payload) : undefined;
-          if (size) {
-            videoSize = size;
-            s.keyIdx = s.early.length - 1;
-            keyframeSeen?.();
-          }
-        }
-      });
-      // werift's NACK generator reports packets it gave up on: ask for a fresh keyframe (rate-limited).
-      transceiver.receiver.onPacketLost.subscribe(() => {
-        if (kind === 'video' && Date.now() - lastPli > LOSS_PLI_MIN_GAP_MS) requestKeyframe(s);
-      });
-    });
-  };
-
-  let session: PeerSession | undefined;
-  const timers: NodeJS.Timeout[] = [];
-  const cleanup = async (): Promise<void> => {
-    for (const t of timers) clearInterval(t);
-    opts.abort?.removeEventListener('abort', onAbort);
-    await session?.close().catch(() => {});
-  };
-
-  try {
-    session = await connectPeer({
-      ice: opts.ice,
-      signal: opts.signal,
-      room: opts.room,
-      token: opts.token,
-      timeoutMs: opts.timeoutMs,
-      abort: ac.signal,
-      setup,
-      onEvent: (e) => emit(e),
-      // max-bundle: one ICE transport for every m-line (werift leaves the sockets of unused un-bundled transports open).
-      peerConfig: { codecs, bundlePolicy: 'max-bundle', ...(opts.peerConfig ?? {}) },
-      connectSignaling: opts.connectSignaling,
-      manual: opts.manual,
-    });
-    const s = session;
-
-    // RTC_ERR_NO_MEDIA: connected, but nothing arrives.
-    await raceWait(firstPacketSeen, opts.timeoutMs, ac.signal, s.peerLeft, () =>
-      new RtcError('RTC_ERR_NO_MEDIA', `the peer connected but sent no media within ${opts.timeoutMs / 1000} s`, {
-        hint: 'start the camera on the page (or pass a source to publish), and check that it sends video/audio',
-      }),
-    );
-
-    // REMB from now on: the sender may ramp up to --max-bitrate.
-    const sendRemb = async (): Promise<void> => {
-      const v = incoming.filter((x) => x.kind === 'video' && x.track.ssrc);
-      if (v.length === 0) return;
-      const { receiver } = v[0]!.transceiver;
-      const werift = await import('werift/nonstandard');
-      const pkt = buildRemb(werift, receiver.rtcpSsrc, v.map((x) => x.track.ssrc!), maxBps);
-      await receiver.dtlsTransport.sendRtcp([pkt]).catch(() => {});
+      onNeedKeyframe: (t) => this.keyframes.request(t),
     };
-    void sendRemb();
-    timers.push(setInterval(() => void sendRemb(), REMB_INTERVAL_MS));
+  }
 
-    // Give the other track and the first VP8 keyframe a moment, so the header carries the true frame size.
-    const wantsVideo = () => incoming.some((x) => x.kind === 'video');
-    const graceEnd = Date.now() + START_GRACE_MS;
-    while (Date.now() < graceEnd && !(incoming.every((x) => x.packets > 0) && (!wantsVideo() || videoSize))) {
-      await sleep(50, ac.signal);
-    }
-    if (ac.signal.aborted) throw interruptError(ac.signal.reason); // Ctrl-C before anything was written: exit 130, no file
-    const tracks = incoming.filter((x) => x.packets > 0);
-    const videoIn = tracks.find((x) => x.kind === 'video');
-    const audioIn = tracks.find((x) => x.kind === 'audio');
-    if (videoIn && !videoSize) await raceWait(keyframe, 1000, ac.signal, s.peerLeft, () => undefined).catch(() => {});
+  private videoTracks(): IncomingTrack[] {
+    return this.tracks.filter((t) => t.kind === 'video');
+  }
 
-    const nonstandard = await import('werift/nonstandard');
-    const { Event } = await import('werift');
-    rmSync(partPath, { force: true });
-    const save = nonstandard.saveToFileSystem(partPath);
-    const stream = new Event<[Parameters<ReturnType<typeof nonstandard.saveToFileSystem>>[0]]>();
-    let bytes = 0;
-    let videoFrames = 0;
-    let audioFrames = 0;
-    let writeError: unknown;
-    let finalized: (() => void) | undefined;
-    const finalizedP = new Promise<void>((r) => (finalized = r));
-    const videoTrackNo = videoIn ? 1 : 0;
-    let muxedDurationMs: number | undefined;
-    stream.subscribe((o) => {
-      if (o.eol) muxedDurationMs = o.eol.duration;
-      if (o.saveToFile) {
-        bytes += o.saveToFile.length;
-        if (o.kind === 'block') {
-          const t = simpleBlockTrack(o.saveToFile);
-          if (t === videoTrackNo) videoFrames += 1;
-          else if (t !== undefined) audioFrames += 1;
+  /** REMB from the first packet on: the sender may ramp up to --max-bitrate. */
+  private startRemb(session: MediaSession): void {
+    const bps = (this.opts.maxBitrateKbps ?? DEFAULT_MAX_BITRATE_KBPS) * 1000;
+    const send = (): void => void sendRemb(this.videoTracks(), bps);
+    send();
+    session.every(REMB_INTERVAL_MS, send);
+  }
+
+  /**
+   * The pre-roll: wait until every wanted kind sends, every track has a usable first frame (video: a keyframe) and
+   * MIN_PREROLL_MS of media gave the alignment its samples. After START_GRACE_MS a track with nothing usable is left out; a video
+   * track still without a keyframe is waited for (keyframe requests are going out) until --timeout.
+   */
+  private async waitForStart(session: MediaSession): Promise<IncomingTrack[]> {
+    for (;;) {
+      const waited = performance.now() - this.firstPacketAt;
+      const live = this.tracks.filter((t) => t.packets > 0);
+      const usable = live.filter((t) => t.firstFrame !== undefined);
+      const allKinds = this.kinds.every((k) => live.some((t) => t.kind === k));
+      if (usable.length === live.length && allKinds && waited >= MIN_PREROLL_MS) return usable;
+      if (waited >= START_GRACE_MS) {
+        const videoPending = live.some((t) => t.kind === 'video' && !t.firstFrame);
+        if (usable.length && (!videoPending || waited >= this.opts.timeoutMs)) {
+          for (const t of live.filter((x) => !x.firstFrame)) {
+            this.emit({ type: 'warning', message: `no usable ${t.kind} frame within ${(waited / 1000).toFixed(1)} s; recording without it` });
+          }
+          return usable;
+        }
+        if (!usable.length && waited >= this.opts.timeoutMs) {
+          throw new RtcError('RTC_ERR_NO_MEDIA', `no decodable frame (video keyframe) arrived within ${this.opts.timeoutMs / 1000} s`, {
+            hint: 'the peer sends packets but no keyframe: check its encoder, or raise --timeout',
+          });
         }
       }
-      // saveToFileSystem queues writes internally, so the eol patch lands after every block.
-      void save(o)
-        .then((eol) => {
-          if (eol || o.eol) finalized?.();
-        })
-        .catch((e: unknown) => {
-          writeError = e;
-          finalized?.();
-        });
-    });
-    // The muxer gets stand-in tracks: first the packets that arrived before it existed, from the keyframe that gave
-    // us the frame size on (audio from the same moment), so the recording starts with that keyframe, not with the
-    // next one a PLI has to provoke; then everything live.
-    const { MediaStreamTrack: Track } = await import('werift');
-    const inputs = [videoIn, audioIn].filter((x): x is Incoming => Boolean(x));
-    const startAt = videoIn?.keyIdx !== undefined ? videoIn.early[videoIn.keyIdx]!.at : 0;
-    const ordered = inputs.map((x) => {
-      const feed = new Track({ kind: x.kind, codec: x.track.codec });
-      x.track.onReceiveRtcp.subscribe((r) => feed.onReceiveRtcp.execute(r));
-      return { x, feed };
-    });
-    const recorder = new nonstandard.MediaRecorder({
-      stream,
-      tracks: ordered.map((o) => o.feed),
-      width: videoSize?.width ?? 640,
-      height: videoSize?.height ?? 480,
-      disableLipSync: true,
-      disableNtp: true,
-      jitterBuffer: { latency: JITTER_LATENCY_MS },
-    });
-    let recorderError: unknown;
-    recorder.onError.subscribe((e) => (recorderError = e));
-    await sleep(0); // MediaRecorder subscribes to its tracks asynchronously
-    for (const { x, feed } of ordered) {
-      const early = x.kind === 'video' && x.keyIdx !== undefined ? x.early.slice(x.keyIdx) : x.early.filter((e) => e.at >= startAt);
-      x.early = [];
-      for (const e of early) feed.onReceiveRtp.execute(e.rtp);
-      x.feed = feed;
+      await session.waitFor(sleep(50), 1000, () => undefined, 'the peer left before anything was recorded');
     }
-    if (videoIn) requestKeyframe(videoIn);
-    const videoCodec = videoIn?.track.codec?.mimeType.split('/')[1] ?? '';
-    const audioCodec = audioIn?.track.codec?.mimeType.split('/')[1] ?? '';
-    emit({
-      type: 'recording',
-      path: outPath,
-      video: videoIn ? { codec: videoCodec, width: videoSize?.width ?? 640, height: videoSize?.height ?? 480 } : undefined,
-      audio: audioIn ? { codec: audioCodec } : undefined,
-    });
-    const started = Date.now();
-    if (videoIn) {
-      timers.push(setInterval(() => requestKeyframe(videoIn), KEYFRAME_INTERVAL_MS));
-      // Senders throttle keyframe requests (libwebrtc ignores one within ~300 ms of the last keyframe), and the one
-      // that told us the frame size came before the recorder was listening: ask again until a frame is muxed.
-      const retry = setInterval(() => {
-        if (videoFrames > 0) clearInterval(retry);
-        else requestKeyframe(videoIn);
-      }, FIRST_KEYFRAME_RETRY_MS);
-      timers.push(retry);
-    }
-    const lost = (): number => incoming.reduce((n, x) => n + lostOf(x), 0);
-    let lastBytes = 0;
-    let lastT = started;
-    const progressMs = opts.progressIntervalMs ?? 1000;
-    const progressTimer = setInterval(() => {
-        const now = Date.now();
-        const kbps = ((bytes - lastBytes) * 8) / Math.max(1, now - lastT);
-        lastBytes = bytes;
-        lastT = now;
-        emit({ type: 'progress', elapsedSeconds: (now - started) / 1000, bytes, kbps, videoFrames, audioFrames, packetsLost: lost() });
-      }, progressMs);
-    timers.push(progressTimer);
+  }
 
-    // Run until --duration, Ctrl-C, or the peer leaving.
-    const stopReason = await new Promise<StopReason>((resolveStop) => {
-      if (opts.durationMs !== undefined) timers.push(setTimeout(() => resolveStop('duration'), opts.durationMs));
-      if (ac.signal.aborted) resolveStop('interrupted');
-      ac.signal.addEventListener('abort', () => resolveStop('interrupted'), { once: true });
-      void s.peerLeft.then(() => resolveStop('peer-left'));
+  private startFile(session: MediaSession, inputs: IncomingTrack[]): void {
+    const file = new RecordingFile(inputs, {
+      target: this.target,
+      writingApp: `rtc-cli ${packageVersion()}`,
+      durationMs: this.opts.durationMs,
+      onDurationReached: () => session.stop('duration'),
+      onWriteError: () => session.stop('end'),
     });
-    clearInterval(progressTimer);
-    emit({ type: 'stopping', reason: stopReason });
-    const elapsed = (Date.now() - started) / 1000;
-    // stop() flushes the jitter buffers and makes the writer append Cues and patch Duration/size ("eol").
-    void recorder.stop().catch(() => {});
-    const done = await Promise.race([finalizedP.then(() => true), sleep(FINALIZE_TIMEOUT_MS).then(() => false)]);
-    if (writeError) throw new RtcError('RTC_ERR_WRITE', `writing ${partPath} failed: ${(writeError as Error).message}`, { cause: writeError });
-    if (recorderError) throw new RtcError('RTC_ERR_INTERNAL', `the WebM writer failed: ${(recorderError as Error).message || 'unknown error'}`, { cause: recorderError });
-    if (videoFrames + audioFrames === 0) {
-      rmSync(partPath, { force: true });
-      throw new RtcError('RTC_ERR_NO_MEDIA', 'no complete frame was received, nothing was recorded', { hint: 'the peer sent packets but never a decodable frame (keyframe); try again' });
+    this.file = file;
+    file.start();
+    const video = inputs.find((t) => t.kind === 'video');
+    const audio = inputs.find((t) => t.kind === 'audio');
+    const size = video?.size;
+    this.emit({
+      type: 'recording',
+      path: this.target.path,
+      container: this.target.container,
+      video: video ? { codec: codecLabel(video.codec), width: size?.width ?? 640, height: size?.height ?? 480 } : undefined,
+      audio: audio ? { codec: codecLabel(audio.codec) } : undefined,
+    });
+    if (video) session.every(KEYFRAME_INTERVAL_MS, () => this.keyframes.request(video, true));
+    if (this.opts.durationMs !== undefined) {
+      // Normally the first frame past --duration stops us; this covers a sender that went quiet.
+      session.after(file.zeroArrivalMs + this.opts.durationMs + DURATION_SLACK_MS - performance.now(), () => session.stop('duration'));
     }
-    if (!done) {
-      // The writer never confirmed: keep the .part (decodable up to its last block) and say so.
-      throw new RtcError('RTC_ERR_WRITE', `the recording could not be finalized; the partial file is ${partPath}`, {
-        hint: `ffmpeg -i ${partPath} -c copy fixed.webm rewrites its index`,
-      });
-    }
-    renameSync(partPath, outPath);
-    const finalBytes = statSync(outPath).size;
-    const result: RecordResult = {
-      path: outPath,
-      // The muxer's own duration (last frame time), not wall time: that is what a player shows.
-      durationSeconds: Math.round(muxedDurationMs ?? elapsed * 1000) / 1000,
-      bytes: finalBytes,
-      video: videoIn ? { codec: videoCodec, width: videoSize?.width ?? 640, height: videoSize?.height ?? 480, frames: videoFrames } : undefined,
-      audio: audioIn ? { codec: audioCodec, frames: audioFrames } : undefined,
-      packetsLost: lost(),
-      keyframeRequests,
-      chat: { sent: chat?.sent ?? 0, received: chat?.received ?? 0 },
+    this.startProgress(session, file);
+  }
+
+  private startProgress(session: MediaSession, file: RecordingFile): void {
+    let lastBytes = 0;
+    let lastT = performance.now();
+    session.every(this.opts.progressIntervalMs ?? 1000, () => {
+      const now = performance.now();
+      const bytes = file.bytes;
+      const kbps = ((bytes - lastBytes) * 8) / Math.max(1, now - lastT);
+      lastBytes = bytes;
+      lastT = now;
+      const count = (kind: MediaKind): number => this.tracks.filter((t) => t.kind === kind).reduce((n, t) => n + file.frames(t), 0);
+      this.emit({ type: 'progress', elapsedSeconds: (now - file.zeroArrivalMs) / 1000, bytes, kbps, videoFrames: count('video'), audioFrames: count('audio'), packetsLost: this.lost() });
+    });
+  }
+
+  private lost(): number {
+    return this.tracks.reduce((n, t) => n + t.loss.lost, 0);
+  }
+
+  private finish(session: MediaSession, reason: SessionStop): RecordResult {
+    const file = this.file!;
+    const stopReason: StopReason = reason === 'end' ? 'interrupted' : reason;
+    this.emit({ type: 'stopping', reason: stopReason });
+    const { durationMs, bytes } = file.finish();
+    const inFile = (t: IncomingTrack | undefined): IncomingTrack | undefined => (t && file.frames(t) > 0 ? t : undefined);
+    const video = inFile(this.tracks.find((t) => t.kind === 'video'));
+    const audio = inFile(this.tracks.find((t) => t.kind === 'audio'));
+    const size = video?.size;
+    return {
+      path: this.target.path,
+      container: this.target.container,
+      durationSeconds: Math.round(durationMs) / 1000,
+      bytes,
+      video: video ? { codec: codecLabel(video.codec), width: size?.width ?? 640, height: size?.height ?? 480, frames: file.frames(video), framesDropped: video.dropped } : undefined,
+      audio: audio ? { codec: codecLabel(audio.codec), frames: file.frames(audio) } : undefined,
+      packetsLost: this.lost(),
+      keyframeRequests: this.keyframes.count,
+      chat: session.chatCounts,
       stopReason,
-      connection: s.path,
+      connection: session.connection,
     };
-    return result;
-  } finally {
-    await cleanup();
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((res) => {
-    const t = setTimeout(res, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        res();
-      },
-      { once: true },
-    );
+function noMedia(timeoutMs: number): RtcError {
+  return new RtcError('RTC_ERR_NO_MEDIA', `the peer connected but sent no media within ${timeoutMs / 1000} s`, {
+    hint: 'start the camera on the page (or pass a source to publish), and check that it sends video/audio',
   });
 }
 
-/** Wait for `p`, failing on timeout (with `onTimeout()`'s error, or resolving when it returns undefined), abort or peer left. */
-async function raceWait(p: Promise<void>, ms: number, signal: AbortSignal, peerLeft: Promise<void>, onTimeout: () => RtcError | undefined): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+let version: string | undefined;
+function packageVersion(): string {
   try {
-    await Promise.race([
-      p,
-      new Promise<void>((res, rej) => {
-        timer = setTimeout(() => {
-          const e = onTimeout();
-          if (e) rej(e);
-          else res();
-        }, ms);
-      }),
-      new Promise<void>((_res, rej) => {
-        onAbort = () => rej(interruptError(signal.reason));
-        if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
-      }),
-      peerLeft.then(() => {
-        throw new RtcError('RTC_ERR_PEER_LEFT', 'the peer left before sending media');
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
+    version ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    version = 'unknown';
   }
+  return version;
 }

@@ -168,9 +168,11 @@ function applyLoss(ns: string, dev: string, percent: number, method: 'netem' | '
       for (const d of ['lo', dev]) quietly(['tc', 'qdisc', 'del', 'dev', d, 'root']);
     }
   }
+  // Drop on the input hook, not output: a packet dropped on output fails the sender's sendmsg() with EPERM, and
+  // Chromium then sends it again, so output drops cost it nothing (measured: 0.3 % of its audio lost at "5 %").
   inNs(['nft', 'add', 'table', 'inet', 'rtcwebloss']);
-  inNs(['nft', 'add', 'chain', 'inet', 'rtcwebloss', 'out', '{ type filter hook output priority 0; }']);
-  inNs(['nft', 'add', 'rule', 'inet', 'rtcwebloss', 'out', 'meta', 'l4proto', 'udp', 'numgen', 'random', 'mod', '100', '<', String(Math.round(percent)), 'drop']);
+  inNs(['nft', 'add', 'chain', 'inet', 'rtcwebloss', 'in', '{ type filter hook input priority 0; }']);
+  inNs(['nft', 'add', 'rule', 'inet', 'rtcwebloss', 'in', 'meta', 'l4proto', 'udp', 'numgen', 'random', 'mod', '100', '<', String(Math.round(percent)), 'drop']);
   return 'nft';
 }
 

@@ -4,11 +4,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync, mkdirSync, chmodSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collect, runCli, spawnCli } from '../helpers/cli.js';
+import { BIN, collect, runCli, spawnCli } from '../helpers/cli.js';
 import { ffmpegDecodes, probeFrames } from '../helpers/browser-netns.js';
-import { validateOutputPath, vp8KeyframeSize } from '../../src/rtc/record.js';
+import { describeVerdict, judgeRecording } from '../helpers/media-check.js';
+import { validateOutputPath } from '../../src/rtc/record.js';
+import { checkRemoteVideo } from '../../src/rtc/record-output.js';
+import { vp8FrameSize } from '../../src/rtc/media/codec-info.js';
 import { loadSource, packetizeVp8 } from '../../src/rtc/publish-source.js';
 import { rembMantissaExp } from '../../src/rtc/rtcp.js';
 import { RtcError } from '../../src/errors.js';
@@ -16,7 +20,7 @@ import { RtcError } from '../../src/errors.js';
 const dir = mkdtempSync(join(tmpdir(), 'rtcweb-unit-'));
 
 describe('record: output path checks (RTC_ERR_BAD_OUTPUT, exit 2, before connecting)', () => {
-  it('rejects a non-.webm name, a directory, a missing or read-only directory, and an existing file without --force', () => {
+  it('rejects a name that is neither .webm nor .mkv, a directory, a missing directory, a file in the way, and an existing file without --force', () => {
     const code = (f: () => unknown): string | undefined => {
       try {
         f();
@@ -28,18 +32,37 @@ describe('record: output path checks (RTC_ERR_BAD_OUTPUT, exit 2, before connect
     expect(code(() => validateOutputPath(join(dir, 'out.mp4')))).toBe('RTC_ERR_BAD_OUTPUT');
     expect(code(() => validateOutputPath(dir + '/'))).toBe('RTC_ERR_BAD_OUTPUT');
     expect(code(() => validateOutputPath(join(dir, 'missing', 'out.webm')))).toBe('RTC_ERR_BAD_OUTPUT');
+    // A file where the directory should be (ENOTDIR): fails for root too.
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    expect(() => validateOutputPath(join(file, 'out.webm'))).toThrow(/is a file, not a directory/);
     const existing = join(dir, 'existing.webm');
     writeFileSync(existing, 'x');
     expect(code(() => validateOutputPath(existing))).toBe('RTC_ERR_EXISTS');
-    expect(validateOutputPath(existing, true)).toBe(existing);
-    expect(validateOutputPath(join(dir, 'OK.WEBM'))).toBe(join(dir, 'OK.WEBM'));
+    expect(validateOutputPath(existing, true)).toEqual({ path: existing, partPath: `${existing}.part`, container: 'webm' });
+    expect(validateOutputPath(join(dir, 'OK.WEBM')).container).toBe('webm');
+    expect(validateOutputPath(join(dir, 'call.mkv')).container).toBe('matroska');
     if (process.getuid?.() !== 0) {
-      // root ignores directory permissions, so this case only means something for other users
+      // For other users, directory permissions count too (root ignores them: the read-only mount below covers root).
       const ro = join(dir, 'ro');
       mkdirSync(ro);
       chmodSync(ro, 0o500);
       expect(code(() => validateOutputPath(join(ro, 'out.webm')))).toBe('RTC_ERR_BAD_OUTPUT');
     }
+  });
+
+  it('a directory on a read-only mount → the bin exits 2 with RTC_ERR_BAD_OUTPUT, even as root (private mount namespace)', () => {
+    const ro = mkdtempSync(join(tmpdir(), 'rtcweb-ro-'));
+    // unshare: a mount namespace of its own (with a user namespace, so it also works without root); the bind mount
+    // and its read-only remount exist only in there. EROFS stops root, who ignores permission bits.
+    const script = `mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && exec "$2" "$3" record --room r "$1/out.webm" --signal ws://127.0.0.1:9/ws --json`;
+    const r = spawnSync('unshare', ['--map-root-user', '--mount', 'sh', '-c', script, 'sh', ro, process.execPath, BIN], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.error, 'unshare (util-linux) must be installed').toBeUndefined();
+    expect(r.status, r.stderr).toBe(2);
+    const err = JSON.parse(r.stdout.trim()) as { error: { code: string; message: string } };
+    expect(err.error.code).toBe('RTC_ERR_BAD_OUTPUT');
+    expect(err.error.message).toMatch(/read-only file system/);
+    expect(existsSync(join(ro, 'out.webm.part'))).toBe(false);
   });
 
   it('the bin exits 2 at once, without a signaling server (nothing listens on the --signal port)', async () => {
@@ -51,6 +74,21 @@ describe('record: output path checks (RTC_ERR_BAD_OUTPUT, exit 2, before connect
     }
     const both = await runCli(['record', '--room', 'r', join(dir, 'x.webm'), '--video-only', '--audio-only'], { timeoutMs: 20_000 });
     expect(both.code).toBe(2);
+  });
+});
+
+describe('record: what the remote description says about video', () => {
+  const sdp = (video: string): string =>
+    ['v=0', 'o=- 1 1 IN IP4 0.0.0.0', 's=-', 't=0 0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=rtpmap:111 opus/48000/2', video, ''].join('\r\n');
+  const h264Only = 'm=video 9 UDP/TLS/RTP/SAVPF 102 103\r\na=rtpmap:102 H264/90000\r\na=rtpmap:103 rtx/90000';
+
+  it('refuses H.264-only video for a .webm (exit 2, names .mkv), accepts it for .mkv, warns when video was declined', () => {
+    expect(() => checkRemoteVideo(sdp(h264Only), 'webm', true)).toThrow(expect.objectContaining({ code: 'RTC_ERR_BAD_OUTPUT', hint: expect.stringMatching(/\.mkv/) }));
+    expect(checkRemoteVideo(sdp(h264Only), 'matroska', true)).toBeUndefined();
+    expect(checkRemoteVideo(sdp(h264Only), 'webm', false)).toBeUndefined(); // --audio-only
+    expect(checkRemoteVideo(sdp('m=video 9 UDP/TLS/RTP/SAVPF 96 102\r\na=rtpmap:96 VP8/90000\r\na=rtpmap:102 H264/90000'), 'webm', true)).toBeUndefined();
+    expect(checkRemoteVideo(sdp('m=video 0 UDP/TLS/RTP/SAVPF 0'), 'webm', true)).toMatch(/declined video/);
+    expect(checkRemoteVideo(undefined, 'webm', true)).toBeUndefined();
   });
 });
 
@@ -100,14 +138,15 @@ describe('RTP and RTCP pieces', () => {
     expect(parts[0]![0]).toBe(0x10); // S=1, PID=0
     expect(parts.slice(1).every((p) => p[0] === 0x00)).toBe(true);
     expect(Buffer.concat(parts.map((p) => p.subarray(1)))).toEqual(key);
-    expect(vp8KeyframeSize(parts[0]!)).toEqual({ width: 640, height: 480 });
-    expect(vp8KeyframeSize(parts[1]!)).toBeUndefined(); // not a frame start
-    const delta = packetizeVp8(loadSource('testsrc').video!.frames[1]!.data)[0]!;
-    expect(vp8KeyframeSize(delta)).toBeUndefined();
-    // With the extended descriptor (X bit, 15-bit PictureID) as Chromium sends it.
-    const ext = Buffer.concat([Buffer.from([0x90, 0x80, 0x81, 0x23]), key.subarray(0, 20)]);
-    expect(vp8KeyframeSize(ext)).toEqual({ width: 640, height: 480 });
-    expect(vp8KeyframeSize(Buffer.alloc(0))).toBeUndefined();
+    // With a PictureID (what publish sends): X=1, I=1, M=1 and the same 15-bit id on every packet of the frame.
+    const withId = packetizeVp8(key, 1000, 0x1234);
+    expect(withId[0]!.subarray(0, 4)).toEqual(Buffer.from([0x90, 0x80, 0x92, 0x34]));
+    expect(withId[1]!.subarray(0, 4)).toEqual(Buffer.from([0x80, 0x80, 0x92, 0x34]));
+    expect(Buffer.concat(withId.map((p) => p.subarray(4)))).toEqual(key);
+    expect(vp8FrameSize(key)).toEqual({ width: 640, height: 480 });
+    expect(vp8FrameSize(loadSource('testsrc').video!.frames[1]!.data)).toBeUndefined(); // a delta frame
+    expect(vp8FrameSize(key.subarray(0, 9))).toBeUndefined(); // truncated
+    expect(vp8FrameSize(Buffer.alloc(0))).toBeUndefined();
   });
 
   it('encodes REMB bitrates as an 18-bit mantissa and exponent', () => {
@@ -122,28 +161,37 @@ describe('RTP and RTCP pieces', () => {
 });
 
 describe('publish → record between two bins on loopback', () => {
-  it('records the WebM fixture (VP8 + Opus) that publish sends, and --audio-only keeps only Opus; the results decode', async () => {
+  /** `rtc-cli serve` on an ephemeral port; returns its signaling URL and the child to kill. */
+  async function startServe(): Promise<{ signal: string; kill: () => void }> {
     const serve = spawnCli(['serve', '--host', '127.0.0.1', '--port', '0', '--json']);
-    try {
-      const port = await new Promise<number>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('serve did not start')), 20_000);
-        serve.stdout.on('data', (d: Buffer) => {
-          const m = /"port":(\d+)/.exec(d.toString());
-          if (m) {
-            clearTimeout(t);
-            resolve(Number(m[1]));
-          }
-        });
+    const port = await new Promise<number>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('serve did not start')), 20_000);
+      serve.stdout.on('data', (d: Buffer) => {
+        const m = /"port":(\d+)/.exec(d.toString());
+        if (m) {
+          clearTimeout(t);
+          resolve(Number(m[1]));
+        }
       });
-      const signal = `ws://127.0.0.1:${port}/ws`;
+    });
+    return { signal: `ws://127.0.0.1:${port}/ws`, kill: () => serve.kill('SIGKILL') };
+  }
+  const fixture = new URL('../../fixtures/media/testsrc-av-320x240.webm', import.meta.url).pathname;
+  // Each publisher stops when its recorder leaves (peer-left); its --duration is only a bound, long enough that a slow
+  // start on a loaded machine never has the publisher leave before the recorder is connected.
+  const publishArgs = (room: string, source: string, signal: string): string[] => ['publish', '--room', room, source, '--loop', '--duration', '30', '--signal', signal, '--ice-address', '127.0.0.1', '--json'];
+  const recordArgs = (room: string, out: string, signal: string, extra: string[]): string[] => ['record', '--room', room, out, ...extra, '--signal', signal, '--ice-address', '127.0.0.1', '--json'];
+
+  it('records the WebM fixture (VP8 + Opus), and at the same time --audio-only keeps only Opus; clean files', async () => {
+    const serve = await startServe();
+    try {
       const out = join(dir, 'roundtrip.webm');
-      const fixture = new URL('../../fixtures/media/testsrc-av-320x240.webm', import.meta.url).pathname;
-      const pub = collect(spawnCli(['publish', '--room', 'rt', fixture, '--loop', '--duration', '8', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
+      const pub = collect(spawnCli(publishArgs('rt', fixture, serve.signal)), { timeoutMs: 60_000 });
       // A second pair at the same time: --audio-only keeps just the Opus track.
       const outA = join(dir, 'roundtrip-audio.webm');
-      const pubA = collect(spawnCli(['publish', '--room', 'ra', fixture, '--loop', '--duration', '8', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
-      const recA = collect(spawnCli(['record', '--room', 'ra', outA, '--audio-only', '--duration', '3', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
-      const rec = await collect(spawnCli(['record', '--room', 'rt', out, '--duration', '4', '--signal', signal, '--ice-address', '127.0.0.1', '--json']), { timeoutMs: 60_000 });
+      const pubA = collect(spawnCli(publishArgs('ra', fixture, serve.signal)), { timeoutMs: 60_000 });
+      const recA = collect(spawnCli(recordArgs('ra', outA, serve.signal, ['--audio-only', '--duration', '3'])), { timeoutMs: 60_000 });
+      const rec = await collect(spawnCli(recordArgs('rt', out, serve.signal, ['--duration', '4'])), { timeoutMs: 60_000 });
       expect(rec.code, rec.stderr).toBe(0);
       const res = JSON.parse(rec.stdout.trim().split('\n').at(-1)!) as { video: { width: number; frames: number }; audio: { frames: number } };
       expect(res.video.width).toBe(320);
@@ -152,6 +200,10 @@ describe('publish → record between two bins on loopback', () => {
       const p = probeFrames(out);
       expect(p.video!.frames).toBeGreaterThanOrEqual(0.9 * 30 * p.durationSeconds);
       expect(p.audio!.frames).toBeGreaterThan(100);
+      const v = judgeRecording(out);
+      expect([...v.structure.problems, ...v.mkvinfo, ...v.ffprobe], describeVerdict(v)).toEqual([]);
+      expect(v.seek.ok, v.seek.detail).toBe(true);
+
       const ra = await recA;
       expect(ra.code, ra.stderr).toBe(0);
       const resA = JSON.parse(ra.stdout.trim().split('\n').at(-1)!) as { video?: unknown; audio: { codec: string; frames: number } };
@@ -160,12 +212,39 @@ describe('publish → record between two bins on loopback', () => {
       const pa = probeFrames(outA);
       expect(pa.video).toBeUndefined();
       expect(pa.audio!.frames).toBeGreaterThan(100);
+      const va = judgeRecording(outA);
+      expect([...va.structure.problems, ...va.mkvinfo, ...va.ffprobe], describeVerdict(va)).toEqual([]);
+      expect(va.timeline.audio!.maxGapMs).toBeLessThanOrEqual(25);
       expect((await pubA).code).toBe(0);
       const pr = await pub;
       // The recorder leaving ends the publisher's session: peer-left is a normal stop for publish.
       expect(pr.code, pr.stderr).toBe(0);
     } finally {
-      serve.kill('SIGKILL');
+      serve.kill();
+    }
+  }, 90_000);
+
+  it('records the IVF pattern on the exact RTP clock: frame k at k × 33.333 ms (± 0.5 ms), into a clean .mkv', async () => {
+    const serve = await startServe();
+    try {
+      // testsrc's frames are exactly 3000 ticks (33.333 ms) apart on the 90 kHz clock: a fractional millisecond.
+      const out = join(dir, 'roundtrip-timing.mkv');
+      const pub = collect(spawnCli(publishArgs('rtt', 'testsrc', serve.signal)), { timeoutMs: 60_000 });
+      const rec = await collect(spawnCli(recordArgs('rtt', out, serve.signal, ['--duration', '5'])), { timeoutMs: 60_000 });
+      expect(rec.code, rec.stderr).toBe(0);
+      const v = judgeRecording(out);
+      expect(v.structure.docType).toBe('matroska');
+      expect([...v.structure.problems, ...v.mkvinfo, ...v.ffprobe], describeVerdict(v)).toEqual([]);
+      // Every frame sits on the RTP clock, rounded once to the file's 1 ms. werift's recorder added a truncated 33 ms
+      // per frame: 0.67 ms off after 2 frames, 1 % fast overall.
+      const pts = probeFrames(out).video!.times.map((t) => t * 1000);
+      expect(pts.length).toBeGreaterThan(100);
+      const step = 1000 / 30;
+      const worst = Math.max(...pts.map((t) => Math.abs(t - pts[0]! - Math.round((t - pts[0]!) / step) * step)));
+      expect(worst).toBeLessThanOrEqual(0.5 + 1e-6);
+      expect((await pub).code).toBe(0);
+    } finally {
+      serve.kill();
     }
   }, 90_000);
 });

@@ -3,19 +3,58 @@
  * rtc-cli binary for both peers, always confined to loopback (--ice-address 127.0.0.1, no ICE servers).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { afterAll, beforeAll } from 'vitest';
+import { createReadStream, mkdirSync, readdirSync } from 'node:fs';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { startSignalingServer, type SignalingServer } from '../../src/signaling/server.js';
 import { collect, spawnCli, type CliResult } from '../helpers/cli.js';
 import type { TransferResult } from '../../src/rtc/file-transfer.js';
+import type { Step } from './hostile-sender.js';
+
+export type { Step };
 
 export { collect, spawnCli, type CliResult };
 
 export async function startServer(): Promise<SignalingServer> {
   return startSignalingServer({ host: '127.0.0.1', port: 0, webRoot: null });
+}
+
+export interface PeerTestBed {
+  readonly server: SignalingServer;
+  readonly dir: string;
+  /** A directory under `dir` (created, with parents). */
+  sub(name: string): string;
+}
+
+/** A signaling server and a scratch directory for one test file: started before its tests, removed after. */
+export function peerTestBed(prefix: string): PeerTestBed {
+  let server: SignalingServer | undefined;
+  let dir: string | undefined;
+  beforeAll(async () => {
+    server = await startServer();
+    dir = await tempDir(prefix);
+  });
+  afterAll(async () => {
+    await server?.close();
+    if (dir) await removeDir(dir);
+  });
+  return {
+    get server() {
+      return server!;
+    },
+    get dir() {
+      return dir!;
+    },
+    sub(name) {
+      const p = join(dir!, name);
+      mkdirSync(p, { recursive: true });
+      return p;
+    },
+  };
 }
 
 let roomCounter = 0;
@@ -134,4 +173,44 @@ export function failedResult(r: CliResult): TransferResult {
   const out = res.error?.details?.result;
   if (!out) throw new Error(`expected an error with a result, got ${JSON.stringify(res).slice(0, 500)}`);
   return out;
+}
+
+/** Where recv-file keeps its partial files inside --out (docs/file-transfer-protocol.md §Partial files). */
+export const PARTIAL_DIR = '.rtc-cli-partial';
+
+/** The partial files recv-file keeps in `out` (none when its partial directory is absent). */
+export function partials(out: string): string[] {
+  try {
+    return readdirSync(join(out, PARTIAL_DIR)).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** The path of the one partial file of `name` in `out`: `<name>.<24 hex>.part`. */
+export function partialOf(out: string, name: string): string {
+  const found = partials(out).filter((p) => p.startsWith(`${name}.`) && /\.[0-9a-f]{24}\.part$/.test(p));
+  if (found.length !== 1) throw new Error(`expected one partial file of ${name} in ${out}, found ${JSON.stringify(partials(out))}`);
+  return join(out, PARTIAL_DIR, found[0]!);
+}
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Start the scripted hostile sender (test/peer/hostile-sender.ts, a werift peer in its own process) in `room`. Its
+ * stdout is NDJSON: `recv` events carry what the receiver sent it.
+ */
+export async function spawnHostileSender(signal: string, room: string, steps: Step[], scriptDir: string): Promise<ChildProcessWithoutNullStreams> {
+  const script = join(scriptDir, `hostile-${room}.json`);
+  await writeFile(script, JSON.stringify(steps));
+  return spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/peer/hostile-sender.ts'), signal, room, script], {
+    cwd: ROOT,
+    stdio: 'pipe',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+}
+
+/** The messages the receiver sent the hostile sender (its `recv` events), in order. */
+export function receivedBySender(r: CliResult): Record<string, unknown>[] {
+  return jsonLines(r.stdout).filter((o) => o.event === 'recv').map((o) => o.msg as Record<string, unknown>);
 }

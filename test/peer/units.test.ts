@@ -1,11 +1,12 @@
 /**
- * Unit tests for the pure parts of the peer core: file-name sanitising, the transfer protocol codec, the manual
+ * Unit tests for the pure parts of the peer core: the transfer protocol codec (names: transfer-names.test.ts), the manual
  * one-line SDP codec, candidate parsing/filtering for --ice-address, and the werift configuration we build.
  */
 import { describe, expect, it } from 'vitest';
 import { deflateRawSync } from 'node:zlib';
 import { RtcError } from '../../src/errors.js';
-import { decodeControl, encodeControl, numberedName, sanitizeFileName, type ControlMessage } from '../../src/rtc/file-transfer-protocol.js';
+import { decodeControl, encodeControl } from '../../src/rtc/file-transfer-protocol.js';
+import { VALID_MESSAGES } from './transfer-fuzz-arbitraries.js';
 import { decodeManualLine, encodeManualLine, readManualLine } from '../../src/rtc/manual-signal.js';
 import { buildPeerConfig, candidateAllowed, filterSdpCandidates, parseCandidate } from '../../src/rtc/peer-connection.js';
 
@@ -19,57 +20,8 @@ function codeOf(fn: () => unknown): string | undefined {
   return undefined;
 }
 
-describe('sanitizeFileName', () => {
-  it.each([
-    ['a.bin', 'a.bin'],
-    ['a/b', 'b'],
-    ['./b', 'b'],
-    ['dir\\sub\\x.txt', 'x.txt'],
-    ['bell\u0007.txt', 'bell_.txt'],
-    ['esc\u001b[31m.txt', 'esc_[31m.txt'],
-    ['trailing. . ', 'trailing'],
-    ['.bashrc', '.bashrc'],
-    ['ünïcödé 名前.txt', 'ünïcödé 名前.txt'],
-  ])('%j → %j', (raw, want) => {
-    const r = sanitizeFileName(raw);
-    expect(r).toMatchObject({ ok: true, name: want });
-  });
-
-  it.each(['', '.', '..', '../x', 'a/../b', '/etc/passwd', '\\\\server\\share\\x', 'C:\\x', 'c:x', 'CON', 'nul.txt', 'COM1', 'lpt9.log', 'x\u0000y', 'x'.repeat(256), '/'])(
-    'refuses %j',
-    (raw) => {
-      const r = sanitizeFileName(raw);
-      expect(r.ok).toBe(false);
-      if (!r.ok) expect(r.reason.length).toBeGreaterThan(0);
-    },
-  );
-
-  it('numbers free names before the extension', () => {
-    expect(numberedName('x.bin', 1)).toBe('x (1).bin');
-    expect(numberedName('archive.tar.gz', 2)).toBe('archive (2).tar.gz');
-    expect(numberedName('README', 1)).toBe('README (1)');
-    expect(numberedName('.bashrc', 1)).toBe('.bashrc (1)');
-  });
-});
-
 describe('transfer protocol codec', () => {
-  const sha = 'ab'.repeat(32);
-  const valid: ControlMessage[] = [
-    { t: 'hello', v: 1, files: 3 },
-    { t: 'hello', v: 1, files: null },
-    { t: 'file', index: 0, name: 'a.bin', size: 10, sha256: sha, chunkSize: 65536 },
-    { t: 'file', index: 1, name: 'stdin', size: null, sha256: null, chunkSize: 16384 },
-    { t: 'accept', index: 0, offset: 5, prefixSha256: sha, savedAs: 'a.bin' },
-    { t: 'reject', index: 0, code: 'RTC_ERR_UNSAFE_NAME', message: 'no' },
-    { t: 'start', index: 0, offset: 0 },
-    { t: 'end', index: 0, size: 10, sha256: sha },
-    { t: 'ack', index: 0, ok: true, sha256: sha, savedAs: 'a.bin' },
-    { t: 'ack', index: 0, ok: false, code: 'RTC_ERR_HASH_MISMATCH', message: 'bad' },
-    { t: 'done', files: 1 },
-    { t: 'error', code: 'RTC_ERR_WRITE', message: 'disk full' },
-    { t: 'ping' },
-  ];
-  it.each(valid.map((m) => [m.t, m] as const))('round-trips %s', (_t, m) => {
+  it.each(VALID_MESSAGES.map((m) => [m.t, m] as const))('round-trips %s', (_t, m) => {
     expect(decodeControl(encodeControl(m))).toEqual(m);
   });
 
@@ -86,6 +38,9 @@ describe('transfer protocol codec', () => {
     ['ok not boolean', `{"t":"ack","index":0,"ok":"yes"}`],
     ['huge message', `{"t":"ping","pad":"${'x'.repeat(10_000)}"}`],
     ['unsafe integer', '{"t":"start","index":0,"offset":9007199254740993}'],
+    ['work past its total', '{"t":"ping","work":{"index":0,"phase":"hash","done":21,"total":20}}'],
+    ['work of an unknown phase', '{"t":"ping","work":{"index":0,"phase":"sleep","done":1,"total":20}}'],
+    ['work that is not an object', '{"t":"ping","work":[1]}'],
   ])('refuses %s with RTC_ERR_PROTOCOL', (_why, text) => {
     expect(codeOf(() => decodeControl(text))).toBe('RTC_ERR_PROTOCOL');
   });

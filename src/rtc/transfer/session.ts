@@ -1,0 +1,66 @@
+/**
+ * One transfer session: connect the peers with the transfer channel created before negotiation, run one side of the
+ * protocol over the link, and always close in the right order. Plus the result both sides report.
+ */
+import { RtcError } from '../../errors.js';
+import { connectPeer, type PeerSession } from '../peer.js';
+import { channelOpen, createFileChannel, type FileChannel } from './channel.js';
+import { Link } from './link.js';
+import type { FailedFile, SessionOptions, TransferredFile, TransferResult } from './types.js';
+
+const DEFAULT_IDLE_TIMEOUT_MS = 15_000;
+
+export async function withSession<T>(opts: SessionOptions, run: (session: PeerSession, link: Link) => Promise<T>): Promise<T> {
+  let channel: FileChannel | undefined;
+  const session = await connectPeer({
+    ...opts,
+    setup: (pc) => {
+      channel = createFileChannel(pc);
+    },
+  });
+  const link = new Link(channel!, session, { idleTimeoutMs: idleTimeout(opts), abort: opts.abort });
+  try {
+    await channelOpen(channel!, link.failure);
+    return await run(session, link);
+  } finally {
+    // Let a last message (an error, the final ack) leave before the channel closes: the peer must learn why.
+    await link.drained(1_000);
+    link.finished = true;
+    link.stop();
+    await session.close();
+  }
+}
+
+export function idleTimeout(opts: SessionOptions): number {
+  return opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+}
+
+export function summarize(
+  role: 'sender' | 'receiver',
+  session: PeerSession,
+  files: TransferredFile[],
+  failed: FailedFile[],
+  started: number,
+  ended = Date.now(),
+): TransferResult {
+  const seconds = Math.max((ended - started) / 1000, 0.001);
+  const bytes = files.reduce((a, f) => a + f.transferred, 0);
+  return {
+    role,
+    files,
+    failed,
+    bytes,
+    seconds: Math.round(seconds * 1000) / 1000,
+    mbps: Math.round(((bytes * 8) / 1e6 / seconds) * 100) / 100,
+    path: session.path,
+    selectedPair: session.selectedPair,
+    setupMs: session.setupMs,
+  };
+}
+
+/** The error a session with failed files ends in: the first failure's code, the whole result in its details. */
+export function failureError(result: TransferResult): RtcError {
+  const f = result.failed[0]!;
+  const more = result.failed.length > 1 ? ` (and ${result.failed.length - 1} more file(s) failed)` : '';
+  return new RtcError(f.code, `${f.message}${more}`, { details: { result } });
+}
