@@ -31,7 +31,7 @@ afterAll(async () => {
   if (dir) await removeDir(dir);
 });
 
-const common = (signal: string, room: string): string[] => ['--signal', signal, '--room', room, '--ice-address', '127.0.0.1', '--json', '--timeout', '30'];
+const common = (signal: string, room: string): string[] => ['--signal', signal, '--room', room, '--ice-address', '127.0.0.1', '--json'];
 
 describe('peers on different instances', () => {
   it('send-file on one instance, recv-file on the other: the file arrives intact', async () => {
