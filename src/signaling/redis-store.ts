@@ -20,6 +20,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { isIP } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
 import { RtcError } from '../errors.js';
 import { StoreUnavailableError, type JoinOutcome, type RoomCounts, type RoomStore, type RoomStoreHost, type StoreHealth } from './rooms.js';
@@ -116,6 +117,9 @@ export class RedisRoomStore implements RoomStore {
   private recovering: Promise<void> | undefined;
   private rttMs: number | undefined;
   private reconnects = 0;
+  private sweepAfter = 0;
+  /** Rooms restored into an emptied Redis while keeping members it did not have: checked once the grace is over. */
+  private readonly kept = new Set<string>();
   private closed = false;
   private readonly p: string;
   private readonly ttlMs: number;
@@ -145,7 +149,8 @@ export class RedisRoomStore implements RoomStore {
       username: target.username,
       password: target.password,
       db: target.db,
-      tls: target.tls ? { servername: target.host } : undefined,
+      // SNI only for names (RFC 6066 §3: not for IP literals); the certificate is checked against the host either way.
+      tls: target.tls ? (isIP(target.host) ? {} : { servername: target.host }) : undefined,
       lazyConnect: true,
       connectTimeout: o.connectTimeoutMs ?? 5000,
       // Backoff with jitter after a loss; none for the first connection (its failure is reported and serve exits).
@@ -318,6 +323,7 @@ export class RedisRoomStore implements RoomStore {
   private async startOver(): Promise<void> {
     const peers = [...this.views.values()].flatMap((v) => v.localPeers(this.id).map((m) => m.peer));
     this.views.clear();
+    this.kept.clear();
     this.pendingLeaves = [];
     const old = this.id;
     this.id = newInstanceId();
@@ -335,9 +341,14 @@ export class RedisRoomStore implements RoomStore {
       return;
     }
     this.refreshOk = true;
-    const leaves = this.pendingLeaves;
-    this.pendingLeaves = [];
-    for (const l of leaves) await this.replayLeave(l);
+    // If Redis was away for everyone, the others' presence may have expired too: give them one TTL to refresh before
+    // sweeping, so that an outage does not make the first instance back declare all the others dead.
+    this.sweepAfter = Date.now() + this.ttlMs;
+    // One at a time, removed only once done: a failure leaves the rest for the next recovery.
+    while (this.pendingLeaves.length > 0) {
+      await this.replayLeave(this.pendingLeaves[0]!);
+      this.pendingLeaves.shift();
+    }
     for (const view of [...this.views.values()]) {
       for (const m of view.localPeers(this.id)) await this.restore(view, m);
     }
@@ -367,7 +378,15 @@ export class RedisRoomStore implements RoomStore {
     )) as [number, number?, string[]?];
     if (r[0] === 1) return;
     if (r[0] === 2) {
-      const members = membersFromZset(r[2] ?? []);
+      // Redis restarted empty: it holds only the members restored so far. Keep the others we know of (their instances
+      // are restoring them now; one that left meanwhile is announced by its instance's replayed leave): dropping them
+      // here would send our peers' relays to nobody until they are back.
+      const restored = membersFromZset(r[2] ?? []);
+      const known = new Set(restored.map((x) => x.peer));
+      const others = view.members.filter((x) => !known.has(x.peer));
+      const members = [...restored, ...others].sort((x, y) => Number(x.score) - Number(y.score));
+      // One whose instance died during the outage is never restored: dropGhosts() finds it after the grace.
+      if (others.some((x) => x.inst !== this.id)) this.kept.add(view.room);
       view.apply(Number(r[1]), members);
       for (const inst of view.remoteInsts(this.id)) this.post(inst, snapshotRecord(view.room, view.version, members));
       return;
@@ -382,7 +401,8 @@ export class RedisRoomStore implements RoomStore {
 
   /** Find instances whose presence expired and remove their memberships (REAP is atomic: one sweeper wins). */
   private async sweep(): Promise<void> {
-    if (this.closed || this.state !== 'ok') return;
+    if (this.closed || this.state !== 'ok' || Date.now() < this.sweepAfter) return;
+    if (this.kept.size > 0) await this.dropGhosts();
     let insts: string[];
     try {
       insts = await this.cmd.smembers(this.key.insts());
@@ -415,6 +435,31 @@ export class RedisRoomStore implements RoomStore {
           else this.post(inst, record);
         }
       }
+    }
+  }
+
+  /**
+   * After Redis restarted empty, members kept in a view but still absent from Redis one TTL later, whose instance has no
+   * presence, belonged to an instance that died meanwhile (its memberships died with Redis, so no REAP will find them):
+   * drop them and tell our peers, as the sweep would have. Alive instances have restored theirs by now.
+   */
+  private async dropGhosts(): Promise<void> {
+    const alive = new Map<string, boolean>();
+    for (const room of [...this.kept]) {
+      const view = this.views.get(room);
+      const ghosts: Member[] = [];
+      try {
+        for (const m of view?.members ?? []) {
+          if (m.inst === this.id) continue;
+          if (!alive.has(m.inst)) alive.set(m.inst, (await this.cmd.exists(this.key.inst(m.inst))) === 1);
+          if (alive.get(m.inst) || (await this.cmd.zscore(this.key.room(room), `${m.peer} ${m.inst}`)) !== null) continue;
+          ghosts.push(m);
+        }
+      } catch {
+        return; // Redis not answering: the next sweep tries again
+      }
+      this.kept.delete(room);
+      for (const g of ghosts) this.receive(goneRecord(room, g.peer, 0, []));
     }
   }
 

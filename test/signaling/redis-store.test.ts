@@ -39,9 +39,9 @@ function host(deliver?: LocalDelivery): RoomStoreHost & Recorded {
 
 const prefix = (): string => `t${randomBytes(4).toString('hex')}:`;
 
-async function store(p: string, deliver?: LocalDelivery, heartbeatMs = 10_000): Promise<RedisRoomStore & { rec: Recorded }> {
+async function store(p: string, deliver?: LocalDelivery, heartbeatMs = 10_000, url = redis.url): Promise<RedisRoomStore & { rec: Recorded }> {
   const h = host(deliver);
-  const s = (await RedisRoomStore.connect({ url: redis.url, prefix: p, heartbeatMs })).attach(h);
+  const s = (await RedisRoomStore.connect({ url, prefix: p, heartbeatMs })).attach(h);
   return Object.assign(s, { rec: h });
 }
 
@@ -107,6 +107,27 @@ describe('RedisRoomStore across instances', () => {
     await a.close();
   });
 
+  it('an instance declared dead while alive (it could not refresh in time) starts over: new id, its clients asked to reconnect', async () => {
+    const p = prefix();
+    const alive = await store(p, undefined, 1000);
+    const stalled = await store(p, undefined, 1000);
+    await alive.join('r', 'alice', 2);
+    await stalled.join('r', 'bob', 2);
+    const s = stalled as unknown as { timers: NodeJS.Timeout[]; tickPresence(): Promise<void> };
+    for (const t of s.timers) clearInterval(t); // an event loop stuck for longer than the TTL
+    await expect.poll(() => alive.rec.gone, { timeout: 5000, interval: 20 }).toEqual([['r', 'bob', ['alice']]]);
+    const oldId = stalled.instanceId;
+    await s.tickPresence(); // it wakes up: its refresh finds the tombstone
+    expect(stalled.rec.reset).toEqual(['bob']);
+    expect(stalled.instanceId).not.toBe(oldId);
+    expect(await stalled.members('r')).toEqual([]);
+    // Its clients join again (as the reconnecting bob would) and everything is consistent.
+    expect(await stalled.join('r', 'bob2', 2)).toEqual({ ok: true, peers: ['alice'] });
+    await expect.poll(() => alive.members('r')).toEqual(['alice', 'bob2']);
+    await alive.close();
+    await stalled.close();
+  });
+
   it('an instance that stops refreshing its presence is swept: its peers leave, the others hear it, the counts go down', async () => {
     const p = prefix();
     const alive = await store(p, undefined, 1000);
@@ -126,5 +147,49 @@ describe('RedisRoomStore across instances', () => {
     expect(await alive.members('r')).toEqual(['alice']);
     expect(redis.cli('EXISTS', `${p}reaped:${doomed.instanceId}`)).toBe('1');
     await alive.close();
+  });
+});
+
+describe('RedisRoomStore when Redis restarts empty', () => {
+  it('members of live instances stay routable while they are restored; those of an instance that died meanwhile leave once', async () => {
+    const own = await startRedis(); // it is stopped and restarted here: not the shared one
+    const kill = (s: RedisRoomStore): void => {
+      const d = s as unknown as { timers: NodeJS.Timeout[]; sub: { disconnect(): void }; cmd: { disconnect(): void } };
+      for (const t of d.timers) clearInterval(t);
+      d.sub.disconnect();
+      d.cmd.disconnect();
+    };
+    const stores: RedisRoomStore[] = [];
+    try {
+      const p = prefix();
+      const [a, b, c] = await Promise.all([0, 1, 2].map(() => store(p, undefined, 1000, own.url)));
+      stores.push(a!, b!);
+      await a!.join('r', 'alice', 3);
+      await b!.join('r', 'bob', 3);
+      await c!.join('r', 'carol', 3);
+      await expect.poll(() => a!.members('r')).toEqual(['alice', 'bob', 'carol']);
+      await own.stop();
+      await expect.poll(() => a!.health().state, { timeout: 5000 }).toBe('degraded');
+      kill(c!); // dies while Redis is away: nobody will ever restore carol
+      await own.start();
+      await expect.poll(() => a!.health().state, { timeout: 10_000 }).toBe('ok');
+      await expect.poll(() => b!.health().state, { timeout: 10_000 }).toBe('ok');
+      // Whoever was restored first still routes to the other live member (no relay to nobody meanwhile).
+      expect(await a!.deliver('r', ['bob'], 'still there')).toEqual([]);
+      await expect.poll(() => b!.rec.delivered).toContainEqual(['bob', 'still there']);
+      // carol: peer-left once on each live instance, within the grace (one TTL) plus a sweep.
+      await expect.poll(() => a!.rec.gone, { timeout: 5000, interval: 50 }).toEqual([['r', 'carol', ['alice']]]);
+      await expect.poll(() => b!.rec.gone, { timeout: 5000, interval: 50 }).toEqual([['r', 'carol', ['bob']]]);
+      expect(await a!.members('r')).toEqual(['alice', 'bob']);
+      expect(await b!.members('r')).toEqual(['alice', 'bob']);
+      expect(own.cli('ZRANGE', `${p}room:r`, '0', '-1').split('\n').map((m) => m.split(' ')[0])).toEqual(['alice', 'bob']);
+      // No second peer-left later (a sweep must not find carol again).
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(a!.rec.gone).toHaveLength(1);
+      expect(b!.rec.gone).toHaveLength(1);
+    } finally {
+      for (const s of stores) await s.close();
+      await own.close();
+    }
   });
 });
