@@ -11,8 +11,9 @@
  * Readiness is probed (a PING answered), never guessed. A missing redis-server fails loudly.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,6 +22,8 @@ export interface RedisServer {
   /** redis://[:password@]127.0.0.1:port */
   url: string;
   password?: string;
+  /** With `tls`: the CA (the self-signed server certificate) a client must trust. */
+  caFile?: string;
   /** Start (again) on the same port, empty. */
   start(): Promise<void>;
   /** SIGTERM and wait for the exit (no persistence: the data is gone). */
@@ -48,19 +51,19 @@ function requireRedis(): void {
 }
 
 /** Resolve once the server answers PING (+PONG, or -NOAUTH when a password is set). */
-async function waitReady(port: number, timeoutMs: number, child: ChildProcess): Promise<void> {
+async function waitReady(port: number, timeoutMs: number, child: ChildProcess, ca?: Buffer): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode} before it was ready`);
     const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
+      const s = ca ? tlsConnect({ port, host: '127.0.0.1', ca }) : connect(port, '127.0.0.1');
       const done = (v: boolean): void => {
         s.destroy();
         resolve(v);
       };
       s.setTimeout(500, () => done(false));
       s.on('error', () => done(false));
-      s.on('connect', () => s.write('PING\r\n'));
+      s.on(ca ? 'secureConnect' : 'connect', () => s.write('PING\r\n'));
       s.on('data', (d) => done(/^(\+PONG|-NOAUTH)/.test(d.toString())));
     });
     if (ok) return;
@@ -69,20 +72,33 @@ async function waitReady(port: number, timeoutMs: number, child: ChildProcess): 
   }
 }
 
-export async function startRedis(opts: { password?: string; startTimeoutMs?: number } = {}): Promise<RedisServer> {
+/** `tls`: only a TLS port (a certificate for 127.0.0.1 generated with openssl into the temp dir); url is rediss://. */
+export async function startRedis(opts: { password?: string; tls?: boolean; startTimeoutMs?: number } = {}): Promise<RedisServer> {
   requireRedis();
   const dir = mkdtempSync(join(tmpdir(), 'rtc-redis-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'];
+  const args = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'];
+  let ca: Buffer | undefined;
+  if (opts.tls) {
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl: ${r.stderr}`);
+    ca = readFileSync(cert);
+    args.push('--port', '0', '--tls-port', String(port), '--tls-cert-file', cert, '--tls-key-file', key, '--tls-auth-clients', 'no');
+  } else {
+    args.push('--port', String(port));
+  }
   if (opts.password) args.push('--requirepass', opts.password);
   const server: RedisServer = {
     port,
     password: opts.password,
-    url: `redis://${opts.password ? `:${encodeURIComponent(opts.password)}@` : ''}127.0.0.1:${port}`,
+    caFile: opts.tls ? join(dir, 'cert.pem') : undefined,
+    url: `${opts.tls ? 'rediss' : 'redis'}://${opts.password ? `:${encodeURIComponent(opts.password)}@` : ''}127.0.0.1:${port}`,
     async start() {
       child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-      await waitReady(port, opts.startTimeoutMs ?? 15_000, child);
+      await waitReady(port, opts.startTimeoutMs ?? 15_000, child, ca);
     },
     async stop() {
       const c = child;
@@ -108,7 +124,7 @@ export async function startRedis(opts: { password?: string; startTimeoutMs?: num
       child?.kill('SIGCONT');
     },
     cli(...cmd: string[]) {
-      const auth = opts.password ? ['-a', opts.password, '--no-auth-warning'] : [];
+      const auth = [...(opts.password ? ['-a', opts.password, '--no-auth-warning'] : []), ...(opts.tls ? ['--tls', '--cacert', join(dir, 'cert.pem')] : [])];
       const r = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...auth, ...cmd], { encoding: 'utf8', timeout: 10_000 });
       if (r.status !== 0) throw new Error(`redis-cli ${cmd.join(' ')}: ${r.stderr}`);
       return r.stdout.trim();

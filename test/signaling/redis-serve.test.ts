@@ -156,6 +156,8 @@ describe('serve --redis: rooms shared by several instances', () => {
         // Re-published: the memberships and presences are back in the (empty) restarted Redis.
         expect(own.cli('ZCARD', `${p[1]}room:${cross}`)).toBe('2');
         expect(own.cli('ZCARD', `${p[1]}room:${local}`)).toBe('2');
+        // ... at their old places: the order (who joined first) survives Redis losing everything.
+        expect(own.cli('ZRANGE', `${p[1]}room:${cross}`, '0', '-1').split('\n').map((m) => m.split(' ')[0])).toEqual([x1.joined.id, x2.joined.id]);
         expect(Number(own.cli('SCARD', `${p[1]}insts`))).toBe(2);
         // Relays cross again.
         const before = got.size;
@@ -248,6 +250,38 @@ describe('serve --redis: credentials and failures at start', () => {
       expect(none.stdout).toContain('RTC_ERR_REDIS');
     } finally {
       await locked.close();
+    }
+  });
+
+  it('rediss:// (TLS): works with the CA trusted through NODE_EXTRA_CA_CERTS, and says what failed without it', async () => {
+    const tls = await startRedis({ tls: true, password: 'tls-pw' });
+    try {
+      const p = prefixArgs();
+      const env = { NODE_EXTRA_CA_CERTS: tls.caFile!, RTC_REDIS_URL: tls.url };
+      const [a, b] = await Promise.all([startInstance(undefined, p, env), startInstance(undefined, p, env)]);
+      const r = room('tls');
+      const c1 = await Raw.joined(a.signal, r);
+      const c2 = await Raw.joined(b.signal, r);
+      // As in every cross-instance test: c1's instance knows of c2 once c1 has heard peer-joined (see the protocol doc).
+      expect(await c1.raw.next('peer-joined')).toMatchObject({ id: c2.joined.id });
+      c1.raw.send({ type: 'relay', data: 'over TLS' });
+      expect((await c2.raw.next('relay')).data).toBe('over TLS');
+      a.child.kill('SIGTERM');
+      b.child.kill('SIGTERM');
+      for (const i of [a, b]) {
+        const res = await i.done;
+        expect(res.code).toBe(0);
+        expect(res.stderr).not.toMatch(/Warning/);
+      }
+      const untrusted = await runCli(['serve', '--port', '0', '--json'], { env: { RTC_REDIS_URL: tls.url } });
+      expect(untrusted.code).toBe(1);
+      const err = JSON.parse(untrusted.stdout.trim().split('\n').at(-1)!) as { error: { code: string; message: string; hint: string } };
+      expect(err.error).toMatchObject({ code: 'RTC_ERR_REDIS' });
+      expect(err.error.message).toMatch(/TLS|certificate/i);
+      expect(err.error.hint).toContain('NODE_EXTRA_CA_CERTS');
+      expect(untrusted.stdout + untrusted.stderr).not.toContain('tls-pw');
+    } finally {
+      await tls.close();
     }
   });
 
