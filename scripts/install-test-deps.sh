@@ -7,6 +7,7 @@
 #   mkvtoolnix        mkvinfo: a second, independent judge of the WebM/Matroska files record writes
 #   openssl           certificates for TLS tests
 #   redis-server      the shared room store of `serve --redis` (tests start their own on a free port)
+#   gcc time          benchmarks only: bench/netem's delay/loss relay is C; bench/datachannel measures with /usr/bin/time
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -21,6 +22,8 @@ have ffprobe || need+=(ffmpeg)
 have mkvinfo || need+=(mkvtoolnix)
 have openssl || need+=(openssl)
 have redis-server || need+=(redis-server)   # `serve --redis` tests (real redis-server, redis-cli)
+have gcc || have cc || need+=(gcc)
+[ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-test-deps: everything present"
   exit 0

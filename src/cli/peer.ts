@@ -1,21 +1,31 @@
 /**
  * What every peer command (send-file, recv-file, record, publish) shares on the command side: the flags that say how
- * to meet the other peer (room, token, manual copy/paste, ICE), turning them into connectPeer options, the spinner /
- * NDJSON rendering of the connection steps. Declared and parsed here only.
+ * to meet the other peer (a code, a room, manual copy/paste, ICE), turning them into connectPeer options, the spinner /
+ * NDJSON rendering of the connection steps, and the flag hints for the session's errors (the library names no flags).
+ * Declared and parsed here only.
  */
 import { Option, type Command } from 'commander';
 import { RtcError } from '../errors.js';
 import type { IceConfig } from '../rtc/ice-config.js';
-import type { ManualOptions, PeerEvent, PeerRole } from '../rtc/peer.js';
+import type { ManualOptions, PeerAuthOptions, PeerEvent, PeerRole } from '../rtc/peer.js';
+import { MAX_CODE_WORDS, MIN_CODE_WORDS, parseCode } from '../rtc/auth/code.js';
 import type { CommandContext, Spinner } from './context.js';
-import { addIceOptions, iceConfigFrom, parseSecondsFlag, type IceOptionValues } from './options.js';
+import { withFlagHint, type FlagHints } from './flag-hints.js';
+import { addIceOptions, iceConfigFrom, parseIntFlag, parseSecondsFlag, type IceOptionValues } from './options.js';
 
 export interface PeerFlagValues extends IceOptionValues {
   room?: string;
   token?: string;
   manual?: boolean;
   manualRole?: PeerRole;
+  /** recv-file: the code the sender printed (also positional). */
+  code?: string;
+  /** send-file: words in a new code. */
+  codeWords?: number;
 }
+
+/** How long the side that made a code waits for the other side to type it, unless --timeout says otherwise. */
+export const CODE_WAIT_MS = 10 * 60_000;
 
 /** --room, --token, --manual, --manual-role and the shared ICE flags. */
 export function addPeerOptions(cmd: Command, o: { roomHelp: string; defaultRole: PeerRole }): Command {
@@ -25,6 +35,18 @@ export function addPeerOptions(cmd: Command, o: { roomHelp: string; defaultRole:
     .addOption(new Option('--manual', 'no signaling server: exchange the offer and answer as one pasted line each (same as --signal manual)'))
     .addOption(new Option('--manual-role <role>', 'in manual mode, which side prints the offer').choices(['offerer', 'answerer']).default(o.defaultRole));
   return addIceOptions(cmd);
+}
+
+/** send-file: `--code-words`. recv-file: `--code` (the positional [code] is declared by the command). */
+export function addCodeOptions(cmd: Command, side: 'create' | 'join'): Command {
+  if (side === 'create') {
+    return cmd.addOption(
+      new Option('--code-words <n>', `words in the code (${MIN_CODE_WORDS}-${MAX_CODE_WORDS}, 8 bits each)`)
+        .argParser(parseIntFlag('--code-words', MIN_CODE_WORDS, MAX_CODE_WORDS))
+        .default(MIN_CODE_WORDS),
+    );
+  }
+  return cmd.addOption(new Option('--code <code>', 'the code the sender printed (same as giving it as the argument)'));
 }
 
 /** `--idle-timeout`: how long silence on the data channel means the peer is gone (manual mode has no peer-left). */
@@ -42,33 +64,102 @@ export interface PeerTarget {
   token?: string;
   /** Set in manual mode: where the line goes and where the other side's line comes from. */
   manual?: ManualOptions;
+  /** Set in code mode (docs/peer-auth.md). */
+  auth?: PeerAuthOptions;
+  /** Code mode, the side that made the code: how long to wait for the other side to use it. */
+  peerWaitMs?: number;
+}
+
+/** How the command meets its peer: the side that makes codes (send-file), the side that types them (recv-file). */
+export type CodeSide = 'create' | 'join';
+
+interface TargetOptions {
+  command: string;
+  example: string;
+  manualLine: (line: string) => void;
+  stdinBusy?: string;
+  /** send-file: 'create'; recv-file: 'join' with the positional code. Absent: the command has no codes. */
+  code?: { side: CodeSide; positional?: string; timeoutGiven?: boolean };
+}
+
+function usage(message: string, hint: string): RtcError {
+  return new RtcError('RTC_ERR_USAGE', message, { hint });
+}
+
+/** The code mode the flags ask for, or undefined for --room / --manual. Throws RTC_ERR_USAGE on contradictions. */
+function codeAuth(opts: PeerFlagValues, o: TargetOptions, manual: boolean): PeerAuthOptions | undefined {
+  const c = o.code;
+  if (!c) return undefined;
+  const typed = c.positional ?? opts.code;
+  if (c.positional !== undefined && opts.code !== undefined && c.positional !== opts.code) {
+    throw usage(`two different codes were given ("${c.positional}" and --code)`, 'give the code once');
+  }
+  if (typed !== undefined && (manual || opts.room)) {
+    throw usage(`a code cannot be combined with ${manual ? '--manual' : '--room'}: the code already says where to meet`, `${o.command} ${'<code>'}`);
+  }
+  if (manual || opts.room) return undefined;
+  if (c.side === 'create') return { create: true, words: opts.codeWords };
+  if (typed === undefined) {
+    throw usage(`${o.command} needs the code the sender printed (or --room <room>, or --manual)`, o.example);
+  }
+  return { code: parseCode(typed).code };
 }
 
 /**
  * Validate the peer flags into connectPeer's options. `stdinBusy` names what else wants stdin (e.g. `"-"` to send
- * stdin, `--chat`): manual mode reads the pasted line from stdin, so the two cannot go together.
+ * stdin, `--chat`): manual mode reads the pasted line from stdin, so the two cannot go together. A session in a
+ * --room is not authenticated: that is said once, here, on stderr.
  */
-export function peerTargetFrom(
-  ctx: CommandContext,
-  opts: PeerFlagValues,
-  o: { command: string; example: string; manualLine: (line: string) => void; stdinBusy?: string },
-): PeerTarget {
+export function peerTargetFrom(ctx: CommandContext, opts: PeerFlagValues, o: TargetOptions): PeerTarget {
   const manual = Boolean(opts.manual) || ctx.flags.signal === 'manual';
-  if (!manual && !opts.room) {
-    throw new RtcError('RTC_ERR_USAGE', `${o.command} needs --room <room> (or --manual)`, { hint: o.example });
+  const auth = codeAuth(opts, o, manual);
+  if (!manual && !opts.room && !auth) {
+    throw usage(`${o.command} needs --room <room> (or --manual)`, o.example);
   }
   if (manual && o.stdinBusy) {
-    throw new RtcError('RTC_ERR_USAGE', `in manual mode stdin carries the pasted line, so ${o.stdinBusy} cannot use it`, {
-      hint: 'use a signaling server (rtc-cli serve) instead of --manual',
-    });
+    throw usage(`in manual mode stdin carries the pasted line, so ${o.stdinBusy} cannot use it`, 'use a signaling server (rtc-cli serve) instead of --manual');
   }
+  if (opts.room && !manual) warnUnauthenticated(ctx, opts.room, Boolean(o.code));
   return {
     ice: iceConfigFrom(opts),
     signal: manual ? 'manual' : ctx.flags.signal,
-    room: opts.room ?? 'manual',
+    room: opts.room ?? (auth ? 'code' : 'manual'),
     token: opts.token,
     manual: manual ? { output: o.manualLine, input: process.stdin, role: opts.manualRole } : undefined,
+    auth,
+    peerWaitMs: auth && 'create' in auth && !o.code?.timeoutGiven ? CODE_WAIT_MS : undefined,
   };
+}
+
+function warnUnauthenticated(ctx: CommandContext, room: string, codesExist: boolean): void {
+  const instead = codesExist ? '; leave out --room to get a code that authenticates the peer' : '';
+  ctx.out.warn(`the peer is not authenticated: anyone who reaches the signaling server and knows or guesses room "${room}" can take its place${instead}`);
+}
+
+/** The flag hints for the session's errors, for this command's way of meeting the peer (src/cli/flag-hints.ts). */
+export function peerFlagHints(target: PeerTarget): FlagHints {
+  const creator = Boolean(target.auth && 'create' in target.auth);
+  const noPeer = target.manual
+    ? 'paste the line the other side printed (or raise --timeout)'
+    : creator
+      ? 'run `rtc-cli recv-file <code>` on the other side in time (or raise --timeout)'
+      : 'start the other side with the same --room and --signal (or raise --timeout)';
+  // RTC_ERR_PEER_AUTH keeps the library's hint: it names no flag and differs by cause (a new code, another network).
+  return {
+    code: {
+      RTC_ERR_NO_PEER: noPeer,
+      RTC_ERR_ICE_FAILED: 'no candidate pair worked: check firewalls, or add a TURN server with --ice-server turn:... (and --relay-only to force it)',
+    },
+  };
+}
+
+/** `p`, with the session's errors carrying hints that name this command's flags. */
+export async function withPeerHints<T>(p: Promise<T>, target: PeerTarget): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    throw withFlagHint(e, peerFlagHints(target));
+  }
 }
 
 export interface PeerRenderer {
@@ -78,7 +169,7 @@ export interface PeerRenderer {
   onEvent(e: PeerEvent): void;
   /** One NDJSON event (stdout, or stderr when stdout carries data). */
   event(o: Record<string, unknown>): void;
-  /** Stop the spinner when `p` settles (fail mark on error). */
+  /** Stop the spinner when `p` settles (fail mark on error); flag hints on the session's errors. */
   wrap<T>(p: Promise<T>): Promise<T>;
 }
 
@@ -86,13 +177,18 @@ export interface PeerRenderer {
 export function peerRenderer(
   ctx: CommandContext,
   formatPeerEvent: (e: PeerEvent) => string | undefined,
-  o: { manual: boolean; dataOnStdout: boolean },
+  o: { manual: boolean; dataOnStdout: boolean; target?: PeerTarget },
 ): PeerRenderer {
   const spinner = ctx.out.spinner(o.manual ? 'gathering candidates' : 'connecting to the signaling server');
   const event = (obj: Record<string, unknown>): void => {
     if (!ctx.out.json) return;
     if (o.dataOnStdout) process.stderr.write(JSON.stringify(obj) + '\n');
     else ctx.out.event(obj);
+  };
+  const status = (e: PeerEvent): string | undefined => {
+    if (e.type === 'authenticating') return 'checking the code with the peer';
+    if (e.type === 'authenticated') return 'code verified; connecting';
+    return formatPeerEvent(e);
   };
   return {
     spinner,
@@ -108,14 +204,18 @@ export function peerRenderer(
         return;
       }
       event({ event: e.type, ...e, type: undefined });
-      const text = formatPeerEvent(e);
+      if (e.type === 'code') {
+        showCode(ctx, e.code);
+        return;
+      }
+      const text = status(e);
       if (!text) return;
       if (ctx.out.interactive) spinner.text(text);
       else if (e.type === 'connected' || e.type === 'waiting-for-peer' || e.type === 'manual-waiting') ctx.out.info(text);
     },
     async wrap(p) {
       try {
-        const r = await p;
+        const r = await (o.target ? withPeerHints(p, o.target) : p);
         spinner.stop();
         return r;
       } catch (e) {
@@ -124,4 +224,15 @@ export function peerRenderer(
       }
     },
   };
+}
+
+/**
+ * The code, for the person at the other machine: on stderr (it is an instruction, not the result; --json has the
+ * event), even with --quiet, which has no spinner to print around.
+ */
+function showCode(ctx: CommandContext, code: string): void {
+  if (ctx.out.json) return;
+  const text = `code: ${ctx.out.color.bold(code)}\non the other machine run: rtc-cli recv-file ${code}`;
+  if (ctx.out.quiet) process.stderr.write(text + '\n');
+  else ctx.out.info(text);
 }

@@ -5,7 +5,7 @@
 import { Option, type Command } from 'commander';
 import { action } from '../cli/run.js';
 import { parseSecondsFlag, timeoutOption } from '../cli/options.js';
-import { addPeerOptions, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
+import { addPeerOptions, peerTargetFrom, withPeerHints, type PeerFlagValues } from '../cli/peer.js';
 import { RtcError } from '../errors.js';
 import type { PublishEvent, PublishResult } from '../rtc/publish.js';
 
@@ -93,7 +93,7 @@ Exit codes: 0 sent (to the end, --duration, Ctrl-C, or until the receiver left),
         };
         let result: PublishResult;
         try {
-          result = await publish({
+          result = await withPeerHints(publish({
             ...target,
             input,
             loop: Boolean(opts.loop),
@@ -102,7 +102,7 @@ Exit codes: 0 sent (to the end, --duration, Ctrl-C, or until the receiver left),
             abort: ctx.signal,
             onEvent,
             chat: { input: chatInput },
-          });
+          }), target);
         } finally {
           spinner.stop();
           if (chatInput && 'close' in chatInput) (chatInput as { close(): void }).close();

@@ -5,7 +5,7 @@
 import { Option, type Command } from 'commander';
 import { action } from '../cli/run.js';
 import { parseIntFlag, parseSecondsFlag, timeoutOption } from '../cli/options.js';
-import { addPeerOptions, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
+import { addPeerOptions, peerTargetFrom, withPeerHints, type PeerFlagValues } from '../cli/peer.js';
 import { RtcError } from '../errors.js';
 import type { RecordEvent, RecordResult } from '../rtc/record.js';
 
@@ -117,7 +117,7 @@ video for a .webm), 130 interrupted before anything was recorded.`,
         };
         let result: RecordResult;
         try {
-          result = await record({
+          result = await withPeerHints(record({
             ...target,
             outPath: out,
             force: Boolean(opts.force),
@@ -128,7 +128,7 @@ video for a .webm), 130 interrupted before anything was recorded.`,
             abort: ctx.signal,
             onEvent,
             chat: { input },
-          });
+          }), target);
         } finally {
           spinner.stop();
           if (input && 'close' in input) (input as { close(): void }).close();

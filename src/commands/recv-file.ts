@@ -1,11 +1,11 @@
 /**
- * `rtc-cli recv-file --room <room> [--out <dir>]`: receive the files a `send-file` peer in the room sends.
- * Protocol: docs/file-transfer-protocol.md. Logic: src/rtc/file-transfer.ts.
+ * `rtc-cli recv-file <code> [--out <dir>]`: receive the files the `send-file` peer that printed the code sends (or the
+ * one in `--room`). Protocol: docs/file-transfer-protocol.md, codes: docs/peer-auth.md. Logic: src/rtc/file-transfer.ts.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { action } from '../cli/run.js';
 import { timeoutOption } from '../cli/options.js';
-import { addPeerOptions, idleTimeoutOption, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
+import { addCodeOptions, addPeerOptions, idleTimeoutOption, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
 
 interface RecvFlags extends PeerFlagValues {
   out: string;
@@ -20,7 +20,8 @@ interface RecvFlags extends PeerFlagValues {
 export function register(program: Command): Command {
   const cmd = program
     .command('recv-file')
-    .description('receive files from the send-file peer in a room into --out (SHA-256 verified, resumable)')
+    .description('receive files from the send-file peer whose code you type, into --out (SHA-256 verified, resumable)')
+    .argument('[code]', 'the code send-file printed, e.g. 7-guitarist-revenge')
     .addOption(new Option('--out <dir>', 'directory to save into (must exist)').default('.'))
     .addOption(new Option('--force', 'overwrite existing files (default: save as "name (1).ext" and say so)'))
     .addOption(new Option('--stdout', 'write the received bytes to stdout instead of files (no partial file, no resume)').conflicts('force'))
@@ -28,39 +29,44 @@ export function register(program: Command): Command {
     .addOption(new Option('--max-size <size>', 'refuse any file larger than this: bytes, or with a unit (500M, 2G, 1.5GiB, 10MB)').argParser(parseSize))
     .addOption(timeoutOption(60, 'give up if no peer joins or connects within this many seconds'))
     .addOption(idleTimeoutOption());
-  addPeerOptions(cmd, { roomHelp: 'room to join on the signaling server (the sender joins the same room)', defaultRole: 'answerer' });
+  addCodeOptions(cmd, 'join');
+  addPeerOptions(cmd, { roomHelp: 'meet the sender in this room instead of with a code (the peer is then not authenticated)', defaultRole: 'answerer' });
   return cmd
     .addHelpText(
       'after',
       `
-Either side may start first. Each file is written into <out>/.rtc-cli-partial/ and moved into place only after its
+With a code, start it after send-file printed the code; a wrong code fails on both sides (RTC_ERR_PEER_AUTH) and
+the sender's code is used up. With --room, either side may start first.
+Each file is written into <out>/.rtc-cli-partial/ and moved into place only after its
 SHA-256 matches; an existing file is never overwritten without --force (the new one is saved as "name (1).ext"
 instead). Names from the network are judged: directories are stripped; absolute paths, "..", empty and reserved names,
 dotfiles, control, invisible and direction-changing characters and names over 255 bytes are refused (that file only).
 A file larger than --max-size or the free space is refused before any byte is written. A sender that keeps the
 connection alive but makes no progress for --idle-timeout is dropped.
 Interrupted? Run the same commands again: the transfer resumes from the verified partial file.
-Exit codes: 2 bad --out, 1 no peer within --timeout / peer left or stalled / hash mismatch / write failure / refused
-file, 130 Ctrl-C.
+Exit codes: 2 bad --out or malformed code, 1 no peer within --timeout / wrong code / peer left or stalled / hash
+mismatch / write failure / refused file, 130 Ctrl-C.
 
 Examples:
+  rtc-cli recv-file 7-guitarist-revenge --out ~/in      # the code send-file printed
   rtc-cli recv-file --room demo --out ~/in              # other terminal: rtc-cli send-file --room demo a.bin
   rtc-cli recv-file --room demo --stdout | tar x
   rtc-cli recv-file --manual --out .                     # paste the sender's offer line; copy back the answer line`,
     )
     .action(
-      action<RecvFlags>(async (ctx, opts) => {
+      action<RecvFlags>(async (ctx, opts, args) => {
         const toStdout = Boolean(opts.stdout);
         if (toStdout) ctx.stdoutCarriesData();
         let manualLine: (line: string) => void = () => {};
         const target = peerTargetFrom(ctx, opts, {
           command: 'recv-file',
-          example: 'rtc-cli recv-file --room demo --out .',
+          example: 'rtc-cli recv-file 7-guitarist-revenge --out .',
           manualLine: (line) => manualLine(line),
+          code: { side: 'join', positional: args[0] },
         });
         const { receiveFiles } = await import('../rtc/file-transfer.js');
         const fmt = await import('../rtc/file-transfer-format.js');
-        const render = peerRenderer(ctx, fmt.formatPeerEvent, { manual: Boolean(target.manual), dataOnStdout: toStdout });
+        const render = peerRenderer(ctx, fmt.formatPeerEvent, { manual: Boolean(target.manual), dataOnStdout: toStdout, target });
         manualLine = render.manualLine;
         const result = await render.wrap(receiveFiles({
           outDir: opts.out,

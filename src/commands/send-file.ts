@@ -1,11 +1,12 @@
 /**
- * `rtc-cli send-file --room <room> <file...>`: send files to the `recv-file` peer in the room over one data channel.
- * Protocol: docs/file-transfer-protocol.md. Logic: src/rtc/file-transfer.ts.
+ * `rtc-cli send-file <file...>`: print a code and send files to the `recv-file` peer that uses it (or the one in
+ * `--room`), over one data channel. Protocol: docs/file-transfer-protocol.md, codes: docs/peer-auth.md. Logic:
+ * src/rtc/file-transfer.ts.
  */
 import { Option, type Command } from 'commander';
 import { action } from '../cli/run.js';
 import { timeoutOption } from '../cli/options.js';
-import { addPeerOptions, idleTimeoutOption, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
+import { addCodeOptions, addPeerOptions, idleTimeoutOption, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
 import { RtcError } from '../errors.js';
 
 interface SendFlags extends PeerFlagValues {
@@ -17,7 +18,7 @@ interface SendFlags extends PeerFlagValues {
 export function register(program: Command): Command {
   const cmd = program
     .command('send-file')
-    .description('send files to the recv-file peer in a room (SHA-256 verified, resumable)')
+    .description('send files to the recv-file peer that types the printed code (SHA-256 verified, resumable)')
     .argument('<file...>', 'files to send; "-" sends stdin')
     .addOption(
       new Option('--name <name>', 'announce the file under this name (default: its basename; "stdin" for -); repeat once per file, in order')
@@ -25,19 +26,23 @@ export function register(program: Command): Command {
     )
     .addOption(timeoutOption(60, 'give up if no peer joins or connects within this many seconds'))
     .addOption(idleTimeoutOption());
-  addPeerOptions(cmd, { roomHelp: 'room to join on the signaling server (the receiver joins the same room)', defaultRole: 'offerer' });
+  addCodeOptions(cmd, 'create');
+  addPeerOptions(cmd, { roomHelp: 'meet the receiver in this room instead of with a code (the peer is then not authenticated)', defaultRole: 'offerer' });
   return cmd
     .addHelpText(
       'after',
       `
+Without --room, send-file prints a code (e.g. 7-guitarist-revenge) and waits up to 10 minutes (or --timeout) for the
+receiver to type it: the code authenticates both peers and allows one attempt (docs/peer-auth.md).
 The receiver keeps each file as a partial file and moves it into place only after the SHA-256 matches. If a transfer
-breaks, run the same two commands again: it resumes from the receiver's verified partial file. Exit codes: 2
-missing/unreadable file (before connecting), 1 no peer within --timeout / peer left / hash mismatch / a file the
-receiver refused, 130 Ctrl-C.
+breaks, run the commands again: it resumes from the receiver's verified partial file. Exit codes: 2 missing/unreadable
+file (before connecting), 1 no peer within --timeout / wrong code / peer left / hash mismatch / a file the receiver
+refused, 130 Ctrl-C.
 
 Examples:
-  rtc-cli send-file --room demo photo.jpg notes.txt      # other terminal: rtc-cli recv-file --room demo --out ~/in
-  tar c dir | rtc-cli send-file --room demo --name dir.tar -
+  rtc-cli send-file photo.jpg notes.txt                  # prints a code; other machine: rtc-cli recv-file <code>
+  rtc-cli send-file --room demo photo.jpg                # other terminal: rtc-cli recv-file --room demo --out ~/in
+  tar c dir | rtc-cli send-file --name dir.tar -
   rtc-cli send-file --manual big.iso                     # prints an offer line; paste the receiver's answer line`,
     )
     .action(
@@ -48,13 +53,14 @@ Examples:
         let manualLine: (line: string) => void = () => {};
         const target = peerTargetFrom(ctx, opts, {
           command: 'send-file',
-          example: 'rtc-cli send-file --room demo file.bin',
+          example: 'rtc-cli send-file file.bin',
           manualLine: (line) => manualLine(line),
           stdinBusy: args.includes('-') ? 'sending "-" (stdin)' : undefined,
+          code: { side: 'create', timeoutGiven: cmd.getOptionValueSource('timeout') === 'cli' },
         });
         const { sendFiles } = await import('../rtc/file-transfer.js');
         const fmt = await import('../rtc/file-transfer-format.js');
-        const render = peerRenderer(ctx, fmt.formatPeerEvent, { manual: Boolean(target.manual), dataOnStdout: false });
+        const render = peerRenderer(ctx, fmt.formatPeerEvent, { manual: Boolean(target.manual), dataOnStdout: false, target });
         manualLine = render.manualLine;
         const result = await render.wrap(sendFiles({
           files: args.map((path, i) => ({ path, name: opts.name?.[i] })),

@@ -73,5 +73,8 @@ export function formatResult(r: TransferResult): string {
   lines.push(
     `${formatBytes(r.bytes)} in ${r.seconds.toFixed(2)} s (${r.mbps.toFixed(1)} Mbit/s), ${formatSelectedPair(r.selectedPair)}, setup ${r.setupMs} ms`,
   );
+  if (!r.werift.patched) {
+    lines.push(`note: werift ${r.werift.version ?? '(unknown version)'} runs without rtc-cli's performance patches: stock data-channel speed (README: Performance)`);
+  }
   return lines.join('\n');
 }

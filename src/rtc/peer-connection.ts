@@ -124,7 +124,7 @@ export function buildPeerConfig(ice: IceConfig, extra: Partial<RTCPeerConnection
   if (ice.iceAddress) {
     const family = isIP(ice.iceAddress);
     if (family === 0) {
-      throw new RtcError('RTC_ERR_BAD_ADDRESS', `--ice-address "${ice.iceAddress}" is not an IP address`);
+      throw new RtcError('RTC_ERR_BAD_ADDRESS', `the ICE address "${ice.iceAddress}" is not an IP address`);
     }
     // No interface enumeration at all: the one address is the only host address, and every UDP socket (host, and the
     // one talking to STUN/TURN) is bound to it.
@@ -146,21 +146,108 @@ export async function createPeerConnection(
   extra: Partial<RTCPeerConnectionConfig> = {},
 ): Promise<RTCPeerConnection> {
   const config = buildPeerConfig(ice, extra);
-  const { RTCPeerConnection } = await import('werift');
-  return new RTCPeerConnection(config);
+  const werift = await import('werift');
+  preferHighestNominatedPair(werift.Connection as unknown as { prototype: object });
+  return new werift.RTCPeerConnection(config);
 }
 
-/** The candidate pair ICE nominated (or the first succeeded one), or undefined before ICE connected. */
+/** The parts of werift's ICE agent and candidate pairs (ice/src/ice.ts, iceBase.ts; private in its typings) used here. */
+interface IceCandidateInternals {
+  host: string;
+  port: number;
+  generation?: number;
+}
+interface IcePairInternals {
+  nominated: boolean;
+  state: number;
+  priority: number;
+  component: number;
+  localCandidate: IceCandidateInternals;
+  remoteCandidate: IceCandidateInternals;
+}
+interface IceAgentInternals {
+  nominated?: IcePairInternals;
+  generation: number;
+  iceControlling: boolean;
+  checkComplete(pair: IcePairInternals): void;
+  resetNominatedPair(): void;
+}
+
+/** werift's CandidatePairState.SUCCEEDED. */
+const PAIR_SUCCEEDED = 3;
+const HIGHEST_NOMINATED = Symbol.for('rtc-cli.highest-nominated-pair');
+
+/**
+ * How the two agents order pairs, identically on both sides: pair priority (RFC 8445 §6.1.2.3, symmetric by
+ * construction), then, for equal priorities (werift gives IPv4 and IPv6 host candidates the same one), IPv6 before
+ * IPv4 on the controlling agent's candidate (RFC 8421 §4 prefers IPv6), then the controlling and controlled candidates'
+ * address and port as text.
+ */
+function compareRank(agent: IceAgentInternals, a: IcePairInternals, b: IcePairInternals): number {
+  if (a.priority !== b.priority) return a.priority - b.priority;
+  const key = (p: IcePairInternals): [number, string] => {
+    const [ctrl, ctld] = agent.iceControlling ? [p.localCandidate, p.remoteCandidate] : [p.remoteCandidate, p.localCandidate];
+    return [ctrl.host.includes(':') ? 1 : 0, `${ctrl.host}|${ctrl.port}|${ctld.host}|${ctld.port}`];
+  };
+  const [fa, ta] = key(a);
+  const [fb, tb] = key(b);
+  if (fa !== fb) return fa - fb;
+  return ta < tb ? -1 : ta > tb ? 1 : 0;
+}
+
+function outranks(agent: IceAgentInternals, pair: IcePairInternals): boolean {
+  const current = agent.nominated;
+  if (!current || pair === current || !pair.nominated || pair.state !== PAIR_SUCCEEDED) return false;
+  if (pair.remoteCandidate.generation !== undefined && pair.remoteCandidate.generation !== agent.generation) return false;
+  return pair.component === current.component && compareRank(agent, pair, current) > 0;
+}
+
+/**
+ * Make both ICE agents send on the same pair. werift 0.25.2 nominates aggressively (every UDP check of the controlling
+ * agent carries USE-CANDIDATE), so several pairs end up nominated, and each agent keeps the first nominated pair *it*
+ * completed. RFC 8445 §8.1.1 (and RFC 5245 §11.1.1 for aggressive nomination) says: "If more than one candidate pair
+ * is nominated by the controlling agent ... the agents MUST produce the selected pairs and use the pairs with the
+ * highest priority." Without that, on a host with IPv4 and IPv6 the offerer sent on the IPv6 pair and the answerer on
+ * the IPv4 pair. So after werift's own checkComplete, a nominated, succeeded pair that outranks the selected one
+ * (compareRank: priority, then a tie-break both agents compute alike) replaces it through werift's renomination path
+ * (resetNominatedPair, then checkComplete selects it and restarts consent freshness, RFC 7675). Both agents end up
+ * with the same nominated pairs, so they converge on the same one. Installed once on werift's ICE agent class;
+ * test/peer/selected-pair.test.ts fails if it stops working.
+ */
+export function preferHighestNominatedPair(Connection: { prototype: object }): void {
+  const proto = Connection.prototype as IceAgentInternals & { [HIGHEST_NOMINATED]?: true };
+  if (proto[HIGHEST_NOMINATED] || typeof proto.checkComplete !== 'function' || typeof proto.resetNominatedPair !== 'function') return;
+  const checkComplete = proto.checkComplete;
+  proto.checkComplete = function (this: IceAgentInternals, pair: IcePairInternals): void {
+    checkComplete.call(this, pair);
+    if (!outranks(this, pair)) return;
+    this.resetNominatedPair();
+    checkComplete.call(this, pair);
+  };
+  proto[HIGHEST_NOMINATED] = true;
+}
+
+/**
+ * The candidate pair that carries the data: the pair ICE selected (RFC 8445 §8.1.1), i.e. the nominated pair werift
+ * sends every packet on (`connection.nominated`), or undefined before ICE connected.
+ *
+ * Not werift's RTCIceTransport.getSelectedCandidatePair(): that returns the first pair of the check list (sorted by
+ * priority) with a `nominated` flag, else the first succeeded one, which is not necessarily the pair in use (see
+ * nominateOnce for why several pairs could carry the flag).
+ */
 export function describeSelectedPair(pc: RTCPeerConnection): SelectedPair | undefined {
   for (const t of pc.iceTransports) {
-    const pair = t.getSelectedCandidatePair();
+    const pair = t.connection.nominated;
     if (!pair) continue;
-    const l = parseCandidate(pair.local.candidate);
-    const r = parseCandidate(pair.remote.candidate);
-    if (!l || !r) continue;
-    const local = { type: l.type, protocol: l.protocol, address: l.address, port: l.port };
-    const remote = { type: r.type, protocol: r.protocol, address: r.address, port: r.port };
-    return { local, remote, path: l.type === 'relay' || r.type === 'relay' ? 'relayed' : 'direct' };
+    const endpoint = (c: { type: string; transport: string; host: string; port: number }): SelectedEndpoint => ({
+      type: c.type,
+      protocol: c.transport.toLowerCase(),
+      address: c.host,
+      port: c.port,
+    });
+    const local = endpoint(pair.localCandidate);
+    const remote = endpoint(pair.remoteCandidate);
+    return { local, remote, path: local.type === 'relay' || remote.type === 'relay' ? 'relayed' : 'direct' };
   }
   return undefined;
 }

@@ -28,8 +28,9 @@ const pkgJson = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as 
   optionalDependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
 };
-/** Packed (gzip) size budget: today ~0.3 MB; the test fixture video is most of it. */
-const MAX_PACKED_BYTES = 400_000;
+/** Packed (gzip) size budget: ~0.43 MB at the end of 2026 (built code ~0.25 MB, the test fixture video 0.13 MB, docs);
+ *  the budget catches a stray directory or bundled dependency (megabytes), not a new module. */
+const MAX_PACKED_BYTES = 600_000;
 const COMMANDS = ['serve', 'record', 'publish', 'send-file', 'recv-file', 'nat-probe', 'turn-check', 'ice-gather', 'sdp'];
 
 let work: string;

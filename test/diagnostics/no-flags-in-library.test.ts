@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
-const DIRS = ['stun', 'turn', 'diagnostics'];
+const DIRS = ['stun', 'turn', 'diagnostics', 'rtc/session', 'rtc/auth'];
 
 /** String and template literals of a TypeScript file, comments removed (good enough for this source tree). */
 function literals(source: string): string[] {

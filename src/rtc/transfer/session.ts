@@ -4,6 +4,7 @@
  */
 import { RtcError } from '../../errors.js';
 import { connectPeer, type PeerSession } from '../peer.js';
+import { weriftPatchState } from '../werift-patches.js';
 import { channelOpen, createFileChannel, type FileChannel } from './channel.js';
 import { Link } from './link.js';
 import type { FailedFile, SessionOptions, TransferredFile, TransferResult } from './types.js';
@@ -55,6 +56,8 @@ export function summarize(
     path: session.path,
     selectedPair: session.selectedPair,
     setupMs: session.setupMs,
+    werift: weriftPatchState(),
+    authenticated: session.authenticated,
   };
 }
 

@@ -2,6 +2,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { RtcErrorCode } from '../../errors.js';
 import type { PeerEvent, PeerSessionOptions, SelectedPair } from '../peer.js';
+import type { WeriftPatchState } from '../werift-patches.js';
 
 export interface TransferProgress {
   direction: 'send' | 'recv';
@@ -55,6 +56,10 @@ export interface TransferResult {
   path: 'direct' | 'relayed';
   selectedPair: SelectedPair;
   setupMs: number;
+  /** The werift this run used and whether rtc-cli's performance patches are applied to it (patches/README.md). */
+  werift: WeriftPatchState;
+  /** True when the peer proved it knows the code (docs/peer-auth.md); false for --room and --manual sessions. */
+  authenticated: boolean;
 }
 
 /** The peer session's options, passed through to connectPeer untouched, plus what the transfer adds. */
