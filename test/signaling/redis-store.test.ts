@@ -45,6 +45,18 @@ async function store(p: string, deliver?: LocalDelivery, heartbeatMs = 10_000, u
   return Object.assign(s, { rec: h });
 }
 
+/** An instance's internals the tests stop from outside (as a frozen event loop or kill -9 would). */
+type Innards = { timers: NodeJS.Timeout[]; sub: { disconnect(): void }; cmd: { disconnect(): void }; tickPresence(): Promise<void> };
+const innards = (s: RedisRoomStore): Innards => s as unknown as Innards;
+
+/** Stop its timers and connections without cleaning up: as a kill -9 would. */
+function kill(s: RedisRoomStore): void {
+  const d = innards(s);
+  for (const t of d.timers) clearInterval(t);
+  d.sub.disconnect();
+  d.cmd.disconnect();
+}
+
 roomStoreContract('RedisRoomStore (real redis-server)', (deliver) => store(prefix(), deliver));
 
 describe('RedisRoomStore across instances', () => {
@@ -101,8 +113,8 @@ describe('RedisRoomStore across instances', () => {
     await b.join('r', 'bob', 2);
     await expect.poll(() => a.members('r')).toEqual(['alice', 'bob']);
     // b vanishes without a word (its connections dropped, its presence still valid).
-    (b as unknown as { sub: { disconnect(): void }; cmd: { disconnect(): void } }).sub.disconnect();
-    (b as unknown as { cmd: { disconnect(): void } }).cmd.disconnect();
+    innards(b).sub.disconnect();
+    innards(b).cmd.disconnect();
     expect(await a.deliver('r', ['alice', 'bob'], 'hello')).toEqual(['bob']);
     await a.close();
   });
@@ -113,7 +125,7 @@ describe('RedisRoomStore across instances', () => {
     const stalled = await store(p, undefined, 1000);
     await alive.join('r', 'alice', 2);
     await stalled.join('r', 'bob', 2);
-    const s = stalled as unknown as { timers: NodeJS.Timeout[]; tickPresence(): Promise<void> };
+    const s = innards(stalled);
     for (const t of s.timers) clearInterval(t); // an event loop stuck for longer than the TTL
     await expect.poll(() => alive.rec.gone, { timeout: 5000, interval: 20 }).toEqual([['r', 'bob', ['alice']]]);
     const oldId = stalled.instanceId;
@@ -135,11 +147,7 @@ describe('RedisRoomStore across instances', () => {
     await alive.join('r', 'alice', 2);
     await doomed.join('r', 'bob', 2);
     const t0 = Date.now();
-    // Stop its timers and connections without cleaning up: as a kill -9 would.
-    const d = doomed as unknown as { timers: NodeJS.Timeout[]; sub: { disconnect(): void }; cmd: { disconnect(): void } };
-    for (const t of d.timers) clearInterval(t);
-    d.sub.disconnect();
-    d.cmd.disconnect();
+    kill(doomed);
     await expect.poll(() => alive.rec.gone, { timeout: 5000, interval: 20 }).toEqual([['r', 'bob', ['alice']]]);
     // Within 2 heartbeat intervals (the presence TTL is one interval; the sweep runs four times per interval).
     expect(Date.now() - t0).toBeLessThan(2000);
@@ -153,12 +161,6 @@ describe('RedisRoomStore across instances', () => {
 describe('RedisRoomStore when Redis restarts empty', () => {
   it('members of live instances stay routable while they are restored; those of an instance that died meanwhile leave once', async () => {
     const own = await startRedis(); // it is stopped and restarted here: not the shared one
-    const kill = (s: RedisRoomStore): void => {
-      const d = s as unknown as { timers: NodeJS.Timeout[]; sub: { disconnect(): void }; cmd: { disconnect(): void } };
-      for (const t of d.timers) clearInterval(t);
-      d.sub.disconnect();
-      d.cmd.disconnect();
-    };
     const stores: RedisRoomStore[] = [];
     try {
       const p = prefix();
