@@ -82,7 +82,7 @@ export interface HttpHandlerOptions {
   policy: () => OriginPolicy;
   /** `host:port` to name in connect-src when a request has no Host header (HTTP/1.0). */
   fallbackHost: () => string;
-  /** The /healthz body (without `ok`). */
+  /** The /healthz body (`ok` defaults to true; `ok: false` answers 503 so load balancers route elsewhere). */
   health: () => Promise<Record<string, unknown>>;
   /** A refused Host, for the log. */
   onForbiddenHost: (req: IncomingMessage, host: string) => void;
@@ -112,8 +112,9 @@ export function createHttpHandler(o: HttpHandlerOptions): (req: IncomingMessage,
       return text(res, 400, 'bad request\n');
     }
     if (pathname === '/healthz') {
-      const body = JSON.stringify({ ok: true, ...(await o.health()) });
-      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+      const health = { ok: true, ...(await o.health()) };
+      const body = JSON.stringify(health);
+      res.writeHead(health.ok === false ? 503 : 200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
