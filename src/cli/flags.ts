@@ -68,7 +68,7 @@ export type Handler<O> = (ctx: CommandContext, opts: O, args: string[]) => Promi
 
 /** The --help headings of `rtc-cli --help`, in order: commands are listed by task. */
 export const COMMAND_GROUPS = {
-  serve: 'Run a signaling server:',
+  serve: 'Run and load-test a signaling server:',
   peers: 'Move files and media between peers:',
   diagnose: 'Diagnose the network and WebRTC sessions:',
 } as const;

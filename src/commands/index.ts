@@ -11,3 +11,4 @@ export { command as sdp } from './sdp.js';
 export { command as natProbe } from './nat-probe.js';
 export { command as turnCheck } from './turn-check.js';
 export { command as iceGather } from './ice-gather.js';
+export { command as load } from './load.js';

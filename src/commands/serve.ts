@@ -34,6 +34,12 @@ interface ServeFlags {
   maxPendingTotal: number;
   logRate: number;
   authFailures: number;
+  redis?: string;
+  redisPrefix: string;
+  metricsPort?: number;
+  metricsHost: string;
+  metricsToken?: string;
+  drainTimeout: number;
   stunPort?: number;
   stunAltHost?: string;
   stunAltPort?: number;
@@ -84,6 +90,10 @@ function describeEvent(e: ServerEvent): string | undefined {
       return `peer ${e.id} from ${e.address}: too many wrong tokens, refused without checking`;
     case 'pending-limit':
       return `peer ${e.id}: unfinished messages passed --max-pending-total: closed`;
+    case 'store':
+      return e.message;
+    case 'store-reset':
+      return `peer ${e.id}: its rooms were lost while this instance was cut off from Redis; asked to reconnect`;
     case 'internal-error':
       return `internal error: ${e.message}`;
     default:
@@ -95,6 +105,7 @@ const LISTEN = 'Listening:';
 const ACCESS = 'Rooms and access:';
 const LIMITS = 'Limits (hold under abuse):';
 const STUN = 'Embedded STUN server:';
+const SCALE = 'Several instances, metrics and shutdown:';
 
 const FLAGS: FlagTable<ServeFlags> = {
   port: { flags: '--port <n>', help: 'TCP port (0 = any free port)', parse: parseIntFlag('--port', 0, 65535), default: DEFAULT_SERVE_PORT, group: LISTEN },
@@ -204,6 +215,47 @@ const FLAGS: FlagTable<ServeFlags> = {
     default: 10,
     group: LIMITS,
   },
+  redis: {
+    flags: '--redis <url>',
+    env: 'RTC_REDIS_URL',
+    help: 'share rooms with other serve instances through Redis: redis://[:password@]host:6379[/db] or rediss:// (TLS); prefer the env var (the password)',
+    doc:
+      'share rooms with other `serve` instances through Redis: `redis://[:password@]host[:port][/db]`, `rediss://` for TLS. ' +
+      'Prefer the env var: a flag shows in `ps`. See [Several instances](#several-instances-redis)',
+    defaultText: 'off (rooms in memory)',
+    group: SCALE,
+  },
+  redisPrefix: {
+    flags: '--redis-prefix <prefix>',
+    help: 'prefix of every Redis key and channel (instances sharing rooms use the same one)',
+    doc: 'prefix of every Redis key and channel; instances that share rooms use the same one, unrelated deployments on one Redis use different ones',
+    default: 'rtc:',
+    group: SCALE,
+  },
+  metricsPort: {
+    flags: '--metrics-port <port>',
+    help: 'serve GET /metrics (Prometheus text) on this separate port (0 = any free port)',
+    doc: 'serve `GET /metrics` (Prometheus text) on this separate port; 0 picks one (printed as `metrics` in the listening line). See [Metrics](#metrics)',
+    parse: parseIntFlag('--metrics-port', 0, 65535),
+    defaultText: 'off',
+    group: SCALE,
+  },
+  metricsHost: { flags: '--metrics-host <ip>', help: 'address of the metrics listener (it reveals load: keep it private)', default: '127.0.0.1', group: SCALE },
+  metricsToken: {
+    flags: '--metrics-token <secret>',
+    env: 'RTC_METRICS_TOKEN',
+    help: 'scrapers must send Authorization: Bearer <secret> (prefer the env var)',
+    group: SCALE,
+  },
+  drainTimeout: {
+    flags: '--drain-timeout <seconds>',
+    help: 'on SIGTERM: how long to wait for clients to leave after telling them to reconnect',
+    doc: 'on SIGTERM/SIGINT: how long to wait for clients to go after telling them to reconnect; then they are cut off',
+    parse: parseSecondsFlag('--drain-timeout', 0, 3600),
+    default: 10_000,
+    defaultText: '10',
+    group: SCALE,
+  },
   stunPort: {
     flags: '--stun-port <port>',
     help: 'also answer STUN Binding requests on this UDP port of --host (e.g. 3478), so a LAN needs no outside STUN server',
@@ -241,12 +293,15 @@ export const command = defineCommand<ServeFlags>({
   helpAfter: `
 Peers connect to ws(s)://<host>:<port>/ws (the --signal value printed at start). Protocol: docs/signaling-protocol.md.
 With --json every event is one JSON line on stdout; the first is {"event":"listening","url",...,"signal",...}.
-Payloads and tokens are never logged. SIGINT/SIGTERM close every socket and exit 0.
+Payloads and tokens are never logged. SIGINT/SIGTERM drain: stop accepting, take every client out of its rooms,
+close its socket (1001: it reconnects at once, to another instance behind a load balancer), exit 0 (--drain-timeout).
+Several instances share rooms with --redis (README: Several instances); --metrics-port serves Prometheus metrics.
 
 Examples:
   rtc-cli serve                                  # http://127.0.0.1:3000, peers use the default --signal
   rtc-cli serve --host 0.0.0.0 --https           # phones on the LAN: open the printed https:// URL
-  RTC_TOKEN=s3cret rtc-cli serve --port 0 --json`,
+  RTC_TOKEN=s3cret rtc-cli serve --port 0 --json
+  RTC_REDIS_URL=redis://:pw@10.0.0.5:6379 rtc-cli serve --host 0.0.0.0 --metrics-port 9464`,
   run: async (ctx, opts) => {
     const { startServe } = await import('../signaling/serve.js');
     // The embedded STUN server starts first: if its port is taken, nothing else is left running.
@@ -286,7 +341,10 @@ Examples:
       maxPendingTotalBytes: opts.maxPendingTotal,
       logRate: opts.logRate,
       authFailuresPerMinute: opts.authFailures,
+      drainTimeoutMs: opts.drainTimeout,
       webRoot: opts.webRoot,
+      redis: opts.redis !== undefined ? { url: opts.redis, prefix: opts.redisPrefix } : undefined,
+      metrics: opts.metricsPort !== undefined ? { port: opts.metricsPort, host: opts.metricsHost, token: opts.metricsToken } : undefined,
       onEvent: log,
       signal: ctx.signal,
     }).catch(async (e: unknown) => {
@@ -308,11 +366,16 @@ Examples:
       allowOrigins: opts.allowOrigin ?? [],
       ...(tls ? { fingerprint256: tls.fingerprint256, certPath: tls.certPath, certGenerated: tls.generated } : {}),
       pid: process.pid,
+      ...(handle.redis ? { redis: handle.redis } : {}),
+      ...(handle.metrics ? { metrics: handle.metrics.url } : {}),
       ...(stun ? { stun: { url: `stun:${stun.addresses.primary.address}:${stun.addresses.primary.port}`, rfc5780: stun.addresses.rfc5780, addresses: stun.addresses.all } } : {}),
     };
     const loopback = /^(127\.|::1$|localhost$)/.test(server.host);
     if (!loopback && opts.token === undefined) {
       ctx.out.warn(`listening on ${server.host} without --token: anyone who can reach this port can join rooms and relay messages`);
+    }
+    if (handle.metrics && !/^(127\.|::1$|localhost$)/.test(opts.metricsHost) && opts.metricsToken === undefined) {
+      ctx.out.warn(`metrics on ${opts.metricsHost} without --metrics-token: anyone who can reach that port sees this server's load`);
     }
     if (ctx.out.json) {
       ctx.out.event(listening);
@@ -322,12 +385,17 @@ Examples:
       const stunLine = stun && p
         ? `STUN server: stun:${p.address}:${p.port}${stun.addresses.rfc5780 ? ` (RFC 5780, other address ${stun.addresses.other!.address}:${stun.addresses.other!.port}: rtc-cli nat-probe works against it)` : ''}`
         : undefined;
-      ctx.out.result(listening, () => humanListening(ctx, handle.urls, handle.signalUrls, opts, tls, stunLine));
+      const more = [
+        stunLine,
+        handle.redis && `Rooms shared through Redis ${handle.redis.url} (this instance: ${handle.redis.instance})`,
+        handle.metrics && `Metrics (Prometheus): ${handle.metrics.url}`,
+      ].filter((l): l is string => Boolean(l));
+      ctx.out.result(listening, () => humanListening(ctx, handle.urls, handle.signalUrls, opts, tls, more.join('\n') || undefined));
     }
     // Serve until SIGINT/SIGTERM (ctx.signal); startServe closes the server on the same signal.
     if (!ctx.signal.aborted) await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
     const stats = await server.stats();
-    await server.close();
+    await handle.close();
     await stun?.close();
     if (ctx.out.json) ctx.out.event({ event: 'stopped', ...stats });
     else ctx.out.info(`stopped: closed ${stats.connections} connection(s), relayed ${stats.messagesRelayed} message(s)`);

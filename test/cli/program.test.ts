@@ -75,8 +75,11 @@ function commandAt(program: Command, path: string): Command {
 }
 
 const commands = flattenCommands(registeredCommands());
-/** serve's own --token (the secret it requires, same RTC_TOKEN) is not the peer flag that presents it. */
-const SERVE_TOKEN = commands.find((c) => c.path === 'serve')!.def.flags.token;
+/**
+ * --token is one concept with one name: the secret of a `serve --token` server. serve requires it, `load signaling`
+ * presents it, and so do the peer commands; it is peer-only in the sense that no diagnostic takes it.
+ */
+const TOKEN_TAKERS = ['load signaling', 'serve', ...PEER_COMMANDS];
 
 describe('buildProgram', () => {
   let exitCodeBefore: typeof process.exitCode;
@@ -95,7 +98,7 @@ describe('buildProgram', () => {
     expect(io.out() + io.err()).toBe('');
     expect(io.code()).toBeUndefined();
     expect(program.commands.map((c) => c.name()).sort()).toEqual(
-      ['ice-gather', 'nat-probe', 'publish', 'record', 'recv-file', 'sdp', 'send-file', 'serve', 'turn-check'].sort(),
+      ['ice-gather', 'load', 'nat-probe', 'publish', 'record', 'recv-file', 'sdp', 'send-file', 'serve', 'turn-check'].sort(),
     );
   });
 
@@ -126,12 +129,13 @@ describe('buildProgram', () => {
   it('the global flags are on the program only; peer-only flags only on the peer commands', () => {
     const program = buildProgram({ io: memoryIO() });
     expect(program.options.filter((o) => o.long !== '--version').map((o) => o.flags)).toEqual(Object.values(GLOBAL_FLAGS).map((f) => f.flags));
-    const peerKeys = Object.keys(PEER_ONLY_FLAGS);
-    expect(SERVE_TOKEN?.env).toBe(PEER_ONLY_FLAGS.token.env);
-    expect(SERVE_TOKEN).not.toBe(PEER_ONLY_FLAGS.token);
+    const peerKeys = Object.keys(PEER_ONLY_FLAGS).filter((k) => k !== 'token');
     for (const c of commands) {
-      const has = peerKeys.filter((k) => k in c.def.flags && c.def.flags[k] !== SERVE_TOKEN);
+      const has = peerKeys.filter((k) => k in c.def.flags);
       expect(has, c.path).toEqual(PEER_COMMANDS.includes(c.path) ? peerKeys : []);
+      const token = c.def.flags.token;
+      expect(token !== undefined, `${c.path} --token`).toBe(TOKEN_TAKERS.includes(c.path));
+      if (token) expect([token.flags, token.env], c.path).toEqual([PEER_ONLY_FLAGS.token.flags, 'RTC_TOKEN']);
       for (const key of Object.keys(GLOBAL_FLAGS)) expect(key in c.def.flags, `${c.path} redeclares --${key}`).toBe(false);
     }
     expect(commands.filter((c) => 'signal' in c.def.flags).map((c) => c.path).sort()).toEqual(PEER_COMMANDS);
