@@ -75,7 +75,7 @@ describe('--quiet keeps the result', () => {
   });
 
   it('nat-probe against the embedded STUN server: the verdict is printed', async () => {
-    const quiet = await runCli(['nat-probe', serve.stunUrl!, '--local-address', '127.0.0.1', '--quiet']);
+    const quiet = await runCli(['nat-probe', serve.stunUrl!, '--ice-address', '127.0.0.1', '--quiet']);
     expect(quiet.code, quiet.stderr).toBe(0);
     expect(quiet.stdout).toMatch(/^NAT type: +\S+/m);
     expect(quiet.stdout).toMatch(/^mapped address: +127\.0\.0\.1:\d+/m);
@@ -92,13 +92,13 @@ describe('--quiet keeps the result', () => {
   });
 
   it('turn-check: PASS/FAIL and every step are printed, progress is not', async () => {
-    const env = { RTC_TURN_USERNAME: turn.username, RTC_TURN_CREDENTIAL: turn.password };
+    const env = { RTC_ICE_USERNAME: turn.username, RTC_ICE_CREDENTIAL: turn.password };
     const ok = await runCli(['turn-check', turn.urls.udp, '--no-ice', '--quiet'], { env });
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/✓ allocate/);
     expect(ok.stdout).toMatch(/^PASS: the TURN URL works/m);
     expect(ok.stderr).toBe('');
-    const bad = await runCli(['turn-check', turn.urls.udp, '--no-ice', '--quiet'], { env: { ...env, RTC_TURN_CREDENTIAL: 'wrong' } });
+    const bad = await runCli(['turn-check', turn.urls.udp, '--no-ice', '--quiet'], { env: { ...env, RTC_ICE_CREDENTIAL: 'wrong' } });
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/^FAIL: 1 of 1 TURN URL failed/m);
     expect(bad.stdout).toContain('RTC_ERR_TURN_AUTH');
