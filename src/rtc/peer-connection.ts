@@ -252,6 +252,29 @@ export function describeSelectedPair(pc: RTCPeerConnection): SelectedPair | unde
   return undefined;
 }
 
+/**
+ * Why werift aborted the DTLS handshake because the peer did not prove it holds its certificate's private key (a
+ * ServerKeyExchange or CertificateVerify signature that does not verify, RFC 5246 §7.4.3/§7.4.8) or its Finished did
+ * not match (§7.4.9), or undefined. werift 0.25.2 checks none of these: rtc-cli's patch 008 (patches/README.md) adds
+ * the checks and leaves the reason on werift's DTLS socket as `verifyError`.
+ */
+export function dtlsProofFailure(pc: RTCPeerConnection): string | undefined {
+  for (const t of pc.dtlsTransports) {
+    const e = (t as unknown as { dtls?: { verifyError?: unknown } }).dtls?.verifyError;
+    if (e instanceof Error) return e.message;
+  }
+  return undefined;
+}
+
+/** The error a user sees when the DTLS peer failed to prove its identity (see dtlsProofFailure). */
+export function dtlsIdentityError(reason: string): RtcError {
+  return new RtcError('RTC_ERR_PEER_AUTH', `the peer failed to prove its DTLS identity (${reason}); the connection was refused`, {
+    hint:
+      'it showed the certificate its SDP names without holding that certificate\'s key: something on the network path, or whoever relayed the SDP, may sit in the middle. Use a code (send-file without --room) or a network and signaling server you trust',
+    details: { reason },
+  });
+}
+
 /** One line for humans: "direct udp 127.0.0.1:40000 (host) ⇄ 127.0.0.1:40001 (host)". */
 export function formatSelectedPair(p: SelectedPair): string {
   const ep = (e: SelectedEndpoint): string => `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port} (${e.type})`;
