@@ -15,7 +15,7 @@
 import net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { RtcError } from '../errors.js';
-import { ipBytes } from './cert.js';
+import { ipv6ToBytes, isV4Mapped } from '../net/ip.js';
 
 /** Addresses a user can reach the server on: the bound one, or for 0.0.0.0 / :: every interface address. */
 export function reachableAddresses(host: string): string[] {
@@ -42,10 +42,10 @@ export function isLoopbackHost(host: string): boolean {
   const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
   if (h === 'localhost') return true;
   if (net.isIPv4(h)) return h.startsWith('127.');
-  if (!net.isIPv6(h)) return false;
-  const b = ipBytes(h);
+  const b = ipv6ToBytes(h);
+  if (!b) return false;
   if (b.subarray(0, 15).every((x) => x === 0) && b[15] === 1) return true;
-  return b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff && b[12] === 127;
+  return isV4Mapped(b) && b[12] === 127;
 }
 
 /**
