@@ -16,6 +16,7 @@ import net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { RtcError } from '../errors.js';
 import { ipv6ToBytes, isV4Mapped } from '../net/ip.js';
+import { formatEndpoint } from '../stun/endpoint.js';
 
 /** Addresses a user can reach the server on: the bound one, or for 0.0.0.0 / :: every interface address. */
 export function reachableAddresses(host: string): string[] {
@@ -30,11 +31,6 @@ export function reachableAddresses(host: string): string[] {
   }
   // Loopback first: it always works from this machine.
   return out.sort((a, b) => Number(!isLoopbackHost(a)) - Number(!isLoopbackHost(b)));
-}
-
-/** `[v6]` for an IPv6 literal, anything else unchanged: the host part of a URL. */
-export function bracket(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
 /** localhost, 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104 (with or without brackets, any case). */
@@ -119,7 +115,7 @@ export class OriginPolicy {
     const own = new Set<string>();
     for (const n of names) {
       try {
-        own.add(new URL(`${scheme}://${bracket(n)}:${this.opts.port}`).origin);
+        own.add(new URL(`${scheme}://${formatEndpoint({ address: n, port: this.opts.port })}`).origin);
       } catch {
         /* not a usable host name */
       }

@@ -23,7 +23,8 @@ import { RtcError } from '../errors.js';
 import { SIGNALING_PATH } from './types.js';
 import { CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TRY_AGAIN, SIGNALING_PROTOCOL_VERSION, encodeServerMessage, parseClientMessage, type SignalErrorCode } from './protocol.js';
 import { resolveOptions, type ServerConfig, type ServerEvent, type SignalingServerOptions, type SignalingStats } from './options.js';
-import { OriginPolicy, bracket } from './origin.js';
+import { formatEndpoint } from '../stun/endpoint.js';
+import { OriginPolicy } from './origin.js';
 import { createHttpHandler } from './static-files.js';
 import { AddressCounter, LogBudget, addressKey } from './limiter.js';
 import { PendingBudget } from './frame-meter.js';
@@ -54,10 +55,11 @@ export interface SignalingServer {
 /** Global (per-address, not per-connection) log lines per second, after a burst of ten times that. */
 const GLOBAL_LOG_RATE = 10;
 
-function hostForUrl(host: string): string {
+/** The address this server's own URLs name: loopback for a wildcard bind. */
+function urlAddress(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return bracket(host);
+  if (host === '::') return '::1';
+  return host;
 }
 
 /** DNS names and IP addresses a PEM certificate covers (subjectAltName), for the own-origin list. */
@@ -138,7 +140,7 @@ class Server extends EventEmitter implements SignalingServer, ConnectionHost {
     const handle = createHttpHandler({
       webRoot: this.config.webRoot,
       policy: () => this.policy,
-      fallbackHost: () => `${hostForUrl(this.host)}:${this.port}`,
+      fallbackHost: () => formatEndpoint({ address: urlAddress(this.host), port: this.port }),
       health: async () => ({ v: SIGNALING_PROTOCOL_VERSION, ...(await this.stats()) }),
       onForbiddenHost: (req, host) => this.reportGlobal({ event: 'forbidden', address: req.socket.remoteAddress ?? '?', reason: 'host', value: host.slice(0, 200) }),
     });
@@ -200,9 +202,9 @@ class Server extends EventEmitter implements SignalingServer, ConnectionHost {
   private onListening(requested: number): void {
     const addr = this.http.address();
     this.port = typeof addr === 'object' && addr ? addr.port : requested;
-    const h = hostForUrl(this.host);
-    this.url = `${this.https ? 'https' : 'http'}://${h}:${this.port}/`;
-    this.signalUrl = `${this.https ? 'wss' : 'ws'}://${h}:${this.port}${SIGNALING_PATH}`;
+    const authority = formatEndpoint({ address: urlAddress(this.host), port: this.port });
+    this.url = `${this.https ? 'https' : 'http'}://${authority}/`;
+    this.signalUrl = `${this.https ? 'wss' : 'ws'}://${authority}${SIGNALING_PATH}`;
     this.policy = new OriginPolicy({
       host: this.host,
       port: this.port,
@@ -407,7 +409,7 @@ class Server extends EventEmitter implements SignalingServer, ConnectionHost {
 }
 
 function listenError(e: NodeJS.ErrnoException, host: string, port: number): RtcError {
-  const where = `${bracket(host)}:${port}`;
+  const where = formatEndpoint({ address: host, port });
   switch (e.code) {
     case 'EADDRINUSE':
       return new RtcError('RTC_ERR_LISTEN', `cannot listen on ${where}: the port is already in use`, {
