@@ -66,10 +66,29 @@ export function fromGrammar(c: GrammarCandidate): CandidateInfo | undefined {
  * line smuggled into a trickled candidate must not become a second candidate.
  */
 export function parseCandidate(line: string): CandidateInfo | undefined {
-  if (/[\r\n]/.test(line)) return undefined;
-  const value = line.trim().replace(/^a=/, '').replace(/^candidate:/, '').replace(/[ \t]+/g, ' ');
+  const value = candidateValue(line);
+  if (value === undefined) return undefined;
   const parsed = sessionCandidates(sdpTransform.parse(`a=candidate:${value}`));
   return parsed.length === 1 ? fromGrammar(parsed[0]!) : undefined;
+}
+
+/** The attribute value with single spaces, or undefined for text with a line break in it. */
+function candidateValue(line: string): string | undefined {
+  if (/[\r\n]/.test(line)) return undefined;
+  return line.trim().replace(/^a=/, '').replace(/^candidate:/, '').replace(/[ \t]+/g, ' ');
+}
+
+/**
+ * One extension of a well-formed candidate (RFC 8839 §5.1 cand-extension: name/value pairs after `typ <type>`), e.g.
+ * `ufrag`, which Chromium and werift add and sdp-transform's grammar does not name. Undefined when the candidate does
+ * not parse or has no such extension. The value is text (an all-digit ufrag stays "0123").
+ */
+export function candidateExtension(line: string, name: string): string | undefined {
+  if (!parseCandidate(line)) return undefined;
+  // The grammar matched, so fields 0-7 are the fixed ones; pairs (raddr, rport, tcptype included) follow.
+  const f = candidateValue(line)!.split(' ');
+  for (let i = 8; i + 1 < f.length; i += 2) if (f[i] === name) return f[i + 1];
+  return undefined;
 }
 
 /** Every candidate of a whole SDP (session level and each m-section), malformed lines left out. */

@@ -3,7 +3,7 @@
 // the de-duplication key used by trickle ICE.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { candidateKey, formatCandidateCore, parseCandidate, sdpCandidates } from '../../src/rtc/candidate.js';
+import { candidateExtension, candidateKey, formatCandidateCore, parseCandidate, sdpCandidates } from '../../src/rtc/candidate.js';
 
 describe('parseCandidate', () => {
   it('reads host, srflx, relay and TCP candidates, with or without the a= / candidate: prefix', () => {
@@ -76,6 +76,19 @@ describe('parseCandidate', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('candidateExtension', () => {
+  it('reads an extension sdp-transform does not name (ufrag) as text, only from a well-formed candidate', () => {
+    const c = 'candidate:1 1 udp 16777215 127.0.0.1 50095 typ relay raddr 127.0.0.1 rport 59952 generation 0 ufrag 0917';
+    expect(candidateExtension(c, 'ufrag')).toBe('0917');
+    expect(candidateExtension(`a=${c}`, 'generation')).toBe('0');
+    expect(candidateExtension(c, 'network-id')).toBeUndefined();
+    // A field of the fixed part is not an extension, even when its text looks like one.
+    expect(candidateExtension('candidate:ufrag 1 udp 1 10.0.0.1 1 typ host', 'ufrag')).toBeUndefined();
+    expect(candidateExtension('candidate:1 1 udp 1 10.0.0.1 x typ host ufrag abc', 'ufrag')).toBeUndefined();
+    expect(candidateExtension('candidate:1 1 udp 1 10.0.0.1 1 typ host ufrag', 'ufrag')).toBeUndefined();
   });
 });
 
