@@ -50,10 +50,15 @@ export function ipToBytes(text: string): Buffer | undefined {
 export function bytesToIp(bytes: Uint8Array): string | undefined {
   if (bytes.length === 4) return bytes.join('.');
   if (bytes.length !== 16) return undefined;
+  return new SocketAddress({ address: ipv6Groups(bytes), family: 'ipv6' }).address;
+}
+
+/** 16 bytes as eight hex groups, nothing compressed (`0:0:0:0:0:0:0:1`): for readers that know no other form. */
+export function ipv6Groups(bytes: Uint8Array): string {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, 16);
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
-  return new SocketAddress({ address: groups.join(':'), family: 'ipv6' }).address;
+  return groups.join(':');
 }
 
 /**

@@ -14,7 +14,7 @@ import { homedir, hostname, networkInterfaces } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { RtcError } from '../errors.js';
-import { canonicalIp, ipv6ToBytes } from '../net/ip.js';
+import { canonicalIp, ipv6Groups, ipv6ToBytes } from '../net/ip.js';
 
 export interface TlsMaterial {
   cert: string;
@@ -78,9 +78,7 @@ function sanIp(ip: string): string {
     if (!net.isIPv4(ip)) throw new RtcError('RTC_ERR_BAD_ADDRESS', `not an IP address: ${ip}`);
     return ip;
   }
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(v6.readUInt16BE(i).toString(16));
-  return groups.join(':');
+  return ipv6Groups(v6);
 }
 
 /** Build a self-signed P-256 certificate for these names. Returns PEM strings. */

@@ -2,7 +2,7 @@
 // codec, RFC 5952 canonical text, IPv4-mapped and zone-id addresses, bad input (never a throw), and the consumers
 // that used to carry their own parsers (the RFC 3489 encoder, the limiter key, the loopback check).
 import { describe, expect, it } from 'vitest';
-import { bytesToIp, canonicalIp, ipToBytes, ipv4ToBytes, ipv6ToBytes, isV4Mapped } from '../../src/net/ip.js';
+import { bytesToIp, canonicalIp, ipToBytes, ipv4ToBytes, ipv6Groups, ipv6ToBytes, isV4Mapped } from '../../src/net/ip.js';
 import { formatEndpoint, normalizeAddress, sameEndpoint } from '../../src/stun/endpoint.js';
 import { createStunMessage, decodeStunMessage, encodeStunMessage, mappedAddressOf } from '../../src/stun/message.js';
 import { encodeAddressValue } from '../../src/stun/rfc3489.js';
@@ -68,6 +68,7 @@ describe('ip: bytes to text (RFC 5952)', () => {
     for (const a of ['::', '::1', '1::', 'fd00::2', '2001:db8::1:0:0:1', '::ffff:127.0.0.1', '2001:db8:1234:5678:11:2233:4455:6677', '10.0.0.1']) {
       expect(bytesToIp(ipToBytes(a)!)).toBe(a);
     }
+    expect(ipv6Groups(ipv6ToBytes('::ffff:1.2.3.4')!)).toBe('0:0:0:0:0:ffff:102:304');
     expect(bytesToIp(Buffer.alloc(5))).toBeUndefined();
     expect(bytesToIp(Buffer.alloc(0))).toBeUndefined();
     // A view into a larger buffer reads only its own 16 bytes.
