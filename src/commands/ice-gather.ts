@@ -8,6 +8,7 @@ import { defineCommand } from '../cli/flags.js';
 import { ICE_FLAGS, TLS_FLAGS, iceConfigFrom, timeoutFlag, type IceOptionValues, type TlsFlagValues } from '../cli/options.js';
 import type { CommandContext } from '../cli/context.js';
 import type { GatheredCandidate, GatherError, IceGatherResult } from '../diagnostics/ice-gather.js';
+import { formatEndpoint } from '../stun/endpoint.js';
 
 /** The flags behind ice-gather's errors: --ca for its file, --ca/--insecure for an untrusted turns: certificate. */
 const HINTS: FlagHints = {
@@ -49,7 +50,7 @@ Exit codes: 0 every --ice-server gave its candidate, 1 one did not (see errors a
       // As they come, on stderr with --verbose; --json stdout stays exactly one object.
       onCandidate: (c) => {
         ctx.out.debug(`${Math.round(c.elapsedMs)} ms ${c.candidate}`);
-        spinner.text(`${c.type} ${c.address}:${c.port}`);
+        spinner.text(`${c.type} ${formatEndpoint(c)}`);
       },
       onError: (e) => ctx.out.debug(`${Math.round(e.elapsedMs)} ms candidate error ${e.url} ${e.errorCode} ${e.errorText}`),
     }).catch((e: unknown) => {
@@ -61,14 +62,10 @@ Exit codes: 0 every --ice-server gave its candidate, 1 one did not (see errors a
   },
 });
 
-function addr(a: string, p: number): string {
-  return a.includes(':') ? `[${a}]:${p}` : `${a}:${p}`;
-}
-
 function renderCandidate(c: GatheredCandidate): string {
-  const rel = c.relatedAddress !== undefined ? `  raddr ${addr(c.relatedAddress, c.relatedPort ?? 0)}` : '';
+  const rel = c.relatedAddress !== undefined ? `  raddr ${formatEndpoint({ address: c.relatedAddress, port: c.relatedPort ?? 0 })}` : '';
   const from = c.url ? `  (${c.url})` : '';
-  return `${`${Math.round(c.elapsedMs)} ms`.padStart(8)}  ${c.type.padEnd(5)}  ${c.protocol}  ${addr(c.address, c.port).padEnd(22)}  prio ${c.priority}${rel}${from}`;
+  return `${`${Math.round(c.elapsedMs)} ms`.padStart(8)}  ${c.type.padEnd(5)}  ${c.protocol}  ${formatEndpoint(c).padEnd(22)}  prio ${c.priority}${rel}${from}`;
 }
 
 function renderError(e: GatherError, ctx: CommandContext): string {

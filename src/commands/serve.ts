@@ -10,6 +10,7 @@ import type { CommandContext } from '../cli/context.js';
 import type { ServerEvent } from '../signaling/server.js';
 import { parseAllowedOrigin } from '../signaling/origin.js';
 import { RtcError } from '../errors.js';
+import { formatEndpoint } from '../stun/endpoint.js';
 
 interface ServeFlags {
   port: number;
@@ -368,7 +369,7 @@ Examples:
       pid: process.pid,
       ...(handle.redis ? { redis: handle.redis } : {}),
       ...(handle.metrics ? { metrics: handle.metrics.url } : {}),
-      ...(stun ? { stun: { url: `stun:${stun.addresses.primary.address}:${stun.addresses.primary.port}`, rfc5780: stun.addresses.rfc5780, addresses: stun.addresses.all } } : {}),
+      ...(stun ? { stun: { url: `stun:${formatEndpoint(stun.addresses.primary)}`, rfc5780: stun.addresses.rfc5780, addresses: stun.addresses.all } } : {}),
     };
     const loopback = /^(127\.|::1$|localhost$)/.test(server.host);
     if (!loopback && opts.token === undefined) {
@@ -383,7 +384,7 @@ Examples:
       // The STUN URL is part of the result (--quiet keeps it): clients need it as much as the signal URL.
       const p = stun?.addresses.primary;
       const stunLine = stun && p
-        ? `STUN server: stun:${p.address}:${p.port}${stun.addresses.rfc5780 ? ` (RFC 5780, other address ${stun.addresses.other!.address}:${stun.addresses.other!.port}: rtc-cli nat-probe works against it)` : ''}`
+        ? `STUN server: stun:${formatEndpoint(p)}${stun.addresses.rfc5780 ? ` (RFC 5780, other address ${formatEndpoint(stun.addresses.other!)}: rtc-cli nat-probe works against it)` : ''}`
         : undefined;
       const more = [
         stunLine,

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import type { Message, classes, methods } from 'werift';
+import { canonicalIp } from '../net/ip.js';
 import type { Endpoint } from './endpoint.js';
 
 interface StunCodec {
@@ -151,7 +152,9 @@ export function looksLikeStun(data: Buffer): boolean {
 
 function asEndpoint(v: unknown): Endpoint | undefined {
   if (!Array.isArray(v) || typeof v[0] !== 'string' || typeof v[1] !== 'number') return undefined;
-  return { address: v[0], port: v[1] };
+  // werift renders the address bytes itself, compressing the first run of zero groups rather than the longest;
+  // rewrite them in the RFC 5952 form Node uses for socket addresses, so the two compare as text.
+  return { address: canonicalIp(v[0]), port: v[1] };
 }
 
 /** An address attribute (MAPPED-ADDRESS, XOR-MAPPED-ADDRESS, OTHER-ADDRESS, ...) as an Endpoint. */

@@ -8,7 +8,8 @@ import { RtcError } from '../../src/errors.js';
 import { decodeControl, encodeControl } from '../../src/rtc/file-transfer-protocol.js';
 import { VALID_MESSAGES } from './transfer-fuzz-arbitraries.js';
 import { decodeManualLine, encodeManualLine, readManualLine } from '../../src/rtc/manual-signal.js';
-import { buildPeerConfig, candidateAllowed, filterSdpCandidates, parseCandidate } from '../../src/rtc/peer-connection.js';
+import { parseCandidate } from '../../src/rtc/candidate.js';
+import { buildPeerConfig, candidateAllowed, filterSdpCandidates } from '../../src/rtc/peer-connection.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
