@@ -43,3 +43,32 @@ describe('the roomStore option', () => {
     expect(await s.stats()).toMatchObject({ rooms: 1, peersInRooms: 1 });
   });
 });
+
+describe('MemoryRoomStore beyond the contract', () => {
+  const quiet = (): boolean => true;
+
+  it('a peer joining a room it is already in stays one member and is not listed among its own peers', async () => {
+    const s = new MemoryRoomStore(quiet);
+    await s.join('r', 'a', 2);
+    await s.join('r', 'b', 2);
+    // The room is full, but a member asking again is not a newcomer: it gets the others, and nothing is counted twice.
+    expect(await s.join('r', 'b', 2)).toEqual({ ok: true, peers: ['a'] });
+    expect(await s.members('r')).toEqual(['a', 'b']);
+    expect(await s.counts()).toEqual({ rooms: 1, peers: 2 });
+  });
+
+  it('leave from a room that never existed is undefined, not an exception', async () => {
+    const s = new MemoryRoomStore(quiet);
+    expect(await s.leave('never', 'a')).toBeUndefined();
+    expect(await s.counts()).toEqual({ rooms: 0, peers: 0 });
+  });
+
+  it('close forgets every room and membership', async () => {
+    const s = new MemoryRoomStore(quiet);
+    await s.join('r', 'a', 2);
+    await s.join('q', 'b', 2);
+    await s.close();
+    expect(await s.counts()).toEqual({ rooms: 0, peers: 0 });
+    expect(await s.members('r')).toEqual([]);
+  });
+});
