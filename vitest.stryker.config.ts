@@ -14,6 +14,7 @@ export default defineConfig({
       'test/peer/units.test.ts',
       'test/diagnostics/stun-fuzz.test.ts',
       'test/diagnostics/nat-probe-units.test.ts',
+      'test/diagnostics/nat-classify.test.ts',
       'test/rtc/*.test.ts',
     ],
     testTimeout: 60_000,
