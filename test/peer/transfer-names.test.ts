@@ -37,6 +37,39 @@ describe('sanitizeFileName refuses', () => {
     },
   );
 
+  it('says which rule a name broke', () => {
+    const reasons = (raws: string[]): (string | undefined)[] => raws.map((raw) => {
+      const r = sanitizeFileName(raw);
+      return r.ok ? undefined : r.reason;
+    });
+    expect(reasons(['', 'x\u0000y', '/etc/passwd', '\\\\server\\share', 'C:\\x', 'c:x', '../x', 'a/../b', 'dir/c:x', '.', '...', 'a/ . '])).toEqual([
+      'the name is empty',
+      'the name contains a NUL byte',
+      '"/etc/passwd" is an absolute path',
+      '"\\\\server\\share" is an absolute path',
+      '"C:\\x" is an absolute path',
+      '"c:x" is an absolute path',
+      '"../x" climbs out of the output directory ("..")',
+      '"a/../b" climbs out of the output directory ("..")',
+      '"dir/c:x" ends in a Windows drive path',
+      '"." has no file name in it',
+      '"..." has no file name in it',
+      '"a/ . " has no file name in it',
+    ]);
+    // Windows device names, with or without an extension, in any case; longer names that start alike are fine.
+    expect(reasons(['CON', 'nul.txt', 'COM1', 'com\u00b9', 'lpt9.log', 'conin$', 'CONOUT$.x', 'Aux', 'prn.a.b'])).toEqual(
+      ['CON', 'nul.txt', 'COM1', 'com\u00b9', 'lpt9.log', 'conin$', 'CONOUT$.x', 'Aux', 'prn.a.b'].map((n) => `"${n}" is a reserved device name`),
+    );
+    expect(reasons(['console', 'com10', 'xcon', 'nully', 'lpt', 'a.con'])).toEqual(Array(6).fill(undefined));
+    expect(reasons(['.rtc-cli-partial', '.bashrc'])).toEqual([
+      '".rtc-cli-partial" is where recv-file keeps its partial files',
+      '".bashrc" is a dotfile (hidden, and read by shells and tools); the receiver can pass --allow-dotfiles',
+    ]);
+    expect(reasons(['x'.repeat(256)])).toEqual(['the name is too long for the file system (256 bytes of UTF-8; at most 255)']);
+    // Empty path segments and "." segments are skipped; a trailing separator leaves the last real segment.
+    expect(['a//b', 'a\\\\b', 'x/', 'x/.', './/y'].map((raw) => sanitizeFileName(raw))).toEqual(['b', 'b', 'x', 'x', 'y'].map((name) => ({ ok: true, name })));
+  });
+
   it('dotfiles unless allowed, and rtc-cli\'s partial directory always', () => {
     for (const raw of ['.bashrc', '.bash_profile', 'dir/.profile', '.ssh']) {
       const r = sanitizeFileName(raw);
