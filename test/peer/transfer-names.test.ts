@@ -3,7 +3,7 @@
  * normalisation and length. The same rules run end to end in hostile-names.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_NAME_BYTES, numberedName, printable, sanitizeFileName } from '../../src/rtc/transfer/names.js';
+import { MAX_NAME_BYTES, numberedName, printable, sanitizeFileName, truncateUtf8 } from '../../src/rtc/transfer/names.js';
 
 describe('sanitizeFileName keeps plain names and strips directories', () => {
   it.each([
@@ -141,11 +141,25 @@ describe('printable and numberedName', () => {
     expect(printable('😀'.repeat(100))).toBe(`${'😀'.repeat(77)}...`); // never cut inside a surrogate pair
   });
 
+  it('truncateUtf8 keeps whole characters up to exactly the byte budget', () => {
+    expect(truncateUtf8('abc', 3)).toBe('abc');
+    expect(truncateUtf8('abc', 2)).toBe('ab');
+    expect(truncateUtf8('aé', 3)).toBe('aé');
+    expect(truncateUtf8('aé', 2)).toBe('a');
+    expect(truncateUtf8('😀x', 4)).toBe('😀');
+  });
+
   it('numbers free names before the extension and stays within NAME_MAX', () => {
     expect(numberedName('x.bin', 1)).toBe('x (1).bin');
     expect(numberedName('archive.tar.gz', 2)).toBe('archive (2).tar.gz');
     expect(numberedName('README', 1)).toBe('README (1)');
     expect(numberedName('.bashrc', 1)).toBe('.bashrc (1)');
+    // A dotfile keeps its whole name as the stem, whatever dots follow; an empty name still gets a number.
+    expect(numberedName('.config.json', 3)).toBe('.config.json (3)');
+    expect(numberedName('', 1)).toBe(' (1)');
+    // A colon is an ordinary character on Linux: only a leading drive letter ("C:") is a Windows path.
+    expect(sanitizeFileName('notes:1.txt')).toEqual({ ok: true, name: 'notes:1.txt' });
+    expect(sanitizeFileName('dir/ab:c')).toEqual({ ok: true, name: 'ab:c' });
     const long = `${'é'.repeat(125)}.bin`; // 254 bytes
     const n = numberedName(long, 12);
     expect(Buffer.byteLength(n)).toBeLessThanOrEqual(MAX_NAME_BYTES);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RtcError } from '../../src/errors.js';
-import { decodeControl, MAX_CHUNK_SIZE, MAX_CONTROL_BYTES } from '../../src/rtc/file-transfer-protocol.js';
+import { decodeControl, FILE_CHANNEL_ID, FILE_CHANNEL_LABEL, FILE_PROTOCOL_VERSION, MAX_CHUNK_SIZE, MAX_CONTROL_BYTES } from '../../src/rtc/file-transfer-protocol.js';
 
 const SHA = 'ab'.repeat(32);
 
@@ -111,5 +111,11 @@ describe('decodeControl refuses, saying what was wrong', () => {
     expect(refusal(ping({ index: 0, phase: 'hash', done: 2, total: 1 }))).toBe('"done" must be an integer in 0..1');
     expect(refusal(ping({ index: 0, phase: 'hash', done: 0, total: -1 }))).toBe(`"total" must be an integer in 0..${Number.MAX_SAFE_INTEGER}`);
     expect(refusal(ping({ index: -1, phase: 'hash', done: 0, total: 1 }))).toBe(`"index" must be an integer in 0..${Number.MAX_SAFE_INTEGER}`);
+  });
+});
+
+describe('the wire constants of docs/file-transfer-protocol.md', () => {
+  it('protocol version 1 on the negotiated channel 1 labelled rtc-cli-file, 64 KiB chunks, 8 KiB control messages', () => {
+    expect([FILE_PROTOCOL_VERSION, FILE_CHANNEL_ID, FILE_CHANNEL_LABEL, MAX_CHUNK_SIZE, MAX_CONTROL_BYTES]).toEqual([1, 1, 'rtc-cli-file', 65_536, 8_192]);
   });
 });
