@@ -5,11 +5,13 @@
 import type { RTCPeerConnection } from 'werift';
 import { RtcError } from '../../errors.js';
 import { deferred } from '../deferred.js';
+import { bundleRemoteDescription } from '../sdp-bundle.js';
 
 /** setRemoteDescription, with werift's bare Errors about a bad remote SDP turned into RTC_ERR_PROTOCOL. */
 export async function applyRemote(pc: RTCPeerConnection, type: 'offer' | 'answer', sdp: string): Promise<void> {
   try {
-    await pc.setRemoteDescription({ type, sdp });
+    // RFC 8843 BUNDLE as the remote means it (bundle-only sections, per-section ICE credentials): src/rtc/sdp-bundle.ts
+    await pc.setRemoteDescription({ type, sdp: bundleRemoteDescription(pc, sdp) });
   } catch (e) {
     throw new RtcError('RTC_ERR_PROTOCOL', `the peer's ${type} was not accepted: ${(e as Error)?.message || 'invalid SDP'}`, { cause: e });
   }

@@ -6,6 +6,7 @@
  */
 import type { RTCPeerConnection } from 'werift';
 import { candidateAllowed, filterSdpCandidates } from '../peer-connection.js';
+import { bundleRemoteCandidate } from '../sdp-bundle.js';
 import type { PeerSignal } from './types.js';
 
 export type CandidateSignal = Extract<PeerSignal, { kind: 'candidate' }>;
@@ -64,8 +65,10 @@ export class Trickle {
 
   private async apply(c: RemoteCandidate): Promise<void> {
     if (!c.candidate) return; // end-of-candidates from a browser
+    const r = bundleRemoteCandidate(this.pc, c); // to the BUNDLE tag's transport, or dropped (RFC 8843 §10)
+    if (!r) return;
     try {
-      await this.pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid ?? undefined, sdpMLineIndex: c.sdpMLineIndex ?? undefined });
+      await this.pc.addIceCandidate({ candidate: r.candidate, sdpMid: r.sdpMid ?? undefined, sdpMLineIndex: r.sdpMLineIndex ?? undefined });
     } catch {
       // A candidate we cannot use (unknown mid, a protocol werift lacks) is not fatal: ICE uses the others.
     }
