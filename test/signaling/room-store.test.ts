@@ -1,7 +1,7 @@
 // The in-memory RoomStore against the RoomStore contract (room-store-contract.ts), which a shared store must pass too;
 // and the server with a store of its own (the `roomStore` option), including a store that removes a peer by itself.
 import { describe, expect, it } from 'vitest';
-import { MemoryRoomStore, type RoomStoreHost } from '../../src/signaling/rooms.js';
+import { MemoryRoomStore, StoreUnavailableError, type RoomStoreHost } from '../../src/signaling/rooms.js';
 import { roomStoreContract } from './room-store-contract.js';
 import { signalingHarness } from './raw.js';
 
@@ -70,5 +70,20 @@ describe('MemoryRoomStore beyond the contract', () => {
     await s.close();
     expect(await s.counts()).toEqual({ rooms: 0, peers: 0 });
     expect(await s.members('r')).toEqual([]);
+  });
+});
+
+describe('MemoryRoomStore health and delivery details', () => {
+  it('is always healthy, delivers locally (remote: false) and reports nobody undeliverable', async () => {
+    const got: unknown[][] = [];
+    const s = new MemoryRoomStore((peer, text, sentAt, remote) => {
+      got.push([peer, text, sentAt, remote]);
+      return true;
+    });
+    expect(s.health()).toEqual({ kind: 'memory', state: 'ok' });
+    expect(await s.deliver('r', ['a'], 'hi', 123)).toEqual([]);
+    expect(got).toEqual([['a', 'hi', 123, false]]);
+    const e = new StoreUnavailableError('down', { cause: 'x' });
+    expect([e.name, e.message, e.cause]).toEqual(['StoreUnavailableError', 'down', 'x']);
   });
 });
