@@ -49,6 +49,16 @@ export function addCodeOptions(cmd: Command, side: 'create' | 'join'): Command {
   return cmd.addOption(new Option('--code <code>', 'the code the sender printed (same as giving it as the argument)'));
 }
 
+/**
+ * `--engine`: the data-channel stack of send-file/recv-file (src/rtc/engine). `auto` runs node-datachannel when its
+ * optional binary loads (the fastest), else werift and says why once on stderr (the `engine` event, peerRenderer).
+ */
+export function engineOption(): Option {
+  return new Option('--engine <engine>', 'data-channel engine: native (node-datachannel, optional dependency), werift (pure TypeScript), or auto (native when it loads)')
+    .choices(['auto', 'werift', 'native'])
+    .default('auto');
+}
+
 /** `--idle-timeout`: how long silence on the data channel means the peer is gone (manual mode has no peer-left). */
 export function idleTimeoutOption(): Option {
   return new Option('--idle-timeout <seconds>', 'treat the peer as gone when nothing arrives from it for this long')
@@ -208,6 +218,7 @@ export function peerRenderer(
         showCode(ctx, e.code);
         return;
       }
+      if (e.type === 'engine' && e.fallback) ctx.out.warn(e.fallback);
       const text = status(e);
       if (!text) return;
       if (ctx.out.interactive) spinner.text(text);

@@ -5,7 +5,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { action } from '../cli/run.js';
 import { timeoutOption } from '../cli/options.js';
-import { addCodeOptions, addPeerOptions, idleTimeoutOption, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
+import { addCodeOptions, addPeerOptions, engineOption, idleTimeoutOption, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
+import type { EngineChoice } from '../rtc/engine/types.js';
 
 interface RecvFlags extends PeerFlagValues {
   out: string;
@@ -15,6 +16,7 @@ interface RecvFlags extends PeerFlagValues {
   maxSize?: number;
   timeout: number;
   idleTimeout: number;
+  engine: EngineChoice;
 }
 
 export function register(program: Command): Command {
@@ -28,7 +30,8 @@ export function register(program: Command): Command {
     .addOption(new Option('--allow-dotfiles', 'accept names starting with "." (refused by default; --force still never replaces one)'))
     .addOption(new Option('--max-size <size>', 'refuse any file larger than this: bytes, or with a unit (500M, 2G, 1.5GiB, 10MB)').argParser(parseSize))
     .addOption(timeoutOption(60, 'give up if no peer joins or connects within this many seconds'))
-    .addOption(idleTimeoutOption());
+    .addOption(idleTimeoutOption())
+    .addOption(engineOption());
   addCodeOptions(cmd, 'join');
   addPeerOptions(cmd, { roomHelp: 'meet the sender in this room instead of with a code (the peer is then not authenticated)', defaultRole: 'answerer' });
   return cmd
@@ -77,6 +80,7 @@ Examples:
           ...target,
           timeoutMs: opts.timeout,
           idleTimeoutMs: opts.idleTimeout,
+          engine: opts.engine,
           abort: ctx.signal,
           onEvent: render.onEvent,
           onProgress: (p) => {

@@ -6,13 +6,15 @@
 import { Option, type Command } from 'commander';
 import { action } from '../cli/run.js';
 import { timeoutOption } from '../cli/options.js';
-import { addCodeOptions, addPeerOptions, idleTimeoutOption, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
+import { addCodeOptions, addPeerOptions, engineOption, idleTimeoutOption, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
+import type { EngineChoice } from '../rtc/engine/types.js';
 import { RtcError } from '../errors.js';
 
 interface SendFlags extends PeerFlagValues {
   name?: string[];
   timeout: number;
   idleTimeout: number;
+  engine: EngineChoice;
 }
 
 export function register(program: Command): Command {
@@ -25,7 +27,8 @@ export function register(program: Command): Command {
         .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]),
     )
     .addOption(timeoutOption(60, 'give up if no peer joins or connects within this many seconds'))
-    .addOption(idleTimeoutOption());
+    .addOption(idleTimeoutOption())
+    .addOption(engineOption());
   addCodeOptions(cmd, 'create');
   addPeerOptions(cmd, { roomHelp: 'meet the receiver in this room instead of with a code (the peer is then not authenticated)', defaultRole: 'offerer' });
   return cmd
@@ -68,6 +71,7 @@ Examples:
           ...target,
           timeoutMs: opts.timeout,
           idleTimeoutMs: opts.idleTimeout,
+          engine: opts.engine,
           abort: ctx.signal,
           onEvent: render.onEvent,
           onProgress: (p) => {

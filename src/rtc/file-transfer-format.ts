@@ -56,6 +56,8 @@ export function formatPeerEvent(e: PeerEvent): string | undefined {
       return `connected: ${formatSelectedPair(e.selectedPair)} in ${e.setupMs} ms`;
     case 'peer-left':
       return `peer left: ${e.reason}`;
+    case 'engine':
+      return `data channels on ${e.engine === 'native' ? 'the native engine (node-datachannel)' : 'werift'}`;
     default:
       return undefined;
   }
@@ -73,7 +75,8 @@ export function formatResult(r: TransferResult): string {
   lines.push(
     `${formatBytes(r.bytes)} in ${r.seconds.toFixed(2)} s (${r.mbps.toFixed(1)} Mbit/s), ${formatSelectedPair(r.selectedPair)}, setup ${r.setupMs} ms`,
   );
-  if (!r.werift.patched) {
+  if (r.engine === 'native') lines.push('engine: native (node-datachannel)');
+  else if (!r.werift.patched) {
     lines.push(`note: werift ${r.werift.version ?? '(unknown version)'} runs without rtc-cli's performance patches: stock data-channel speed (README: Performance)`);
   }
   return lines.join('\n');

@@ -15,6 +15,9 @@ import { isIP } from 'node:net';
 import type { RTCPeerConnection, RTCPeerConnectionConfig } from 'werift';
 import { RtcError } from '../errors.js';
 import type { IceConfig } from './ice-config.js';
+import type { SelectedEndpoint, SelectedPair } from './engine/types.js';
+
+export type { SelectedEndpoint, SelectedPair } from './engine/types.js';
 
 export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
 
@@ -31,20 +34,6 @@ export interface CandidateInfo {
   relatedAddress?: string;
   relatedPort?: number;
   tcpType?: string;
-}
-
-export interface SelectedEndpoint {
-  type: string;
-  protocol: string;
-  address: string;
-  port: number;
-}
-
-export interface SelectedPair {
-  local: SelectedEndpoint;
-  remote: SelectedEndpoint;
-  /** "relayed" when either side of the pair is a TURN relay candidate, "direct" otherwise. */
-  path: 'direct' | 'relayed';
 }
 
 /**
