@@ -6,7 +6,7 @@
  */
 import type { RTCPeerConnectionConfig } from 'werift';
 import { RtcError } from '../../errors.js';
-import type { IceConfig } from '../ice-config.js';
+import { parseIceServerUrl, type IceConfig } from '../ice-config.js';
 import type { EngineChoice, EngineName, EnginePeer, EnginePeerOptions } from './types.js';
 
 export interface PeerEngine {
@@ -47,9 +47,27 @@ export async function loadNative(): Promise<PeerEngine> {
   return { name: 'native', create: async (ice, o) => createNativePeer(ndc, ice, o) };
 }
 
-/** The engine for `choice`: `auto` is the fastest one that loads (native, else werift with a `fallback` line). */
-export async function loadEngine(choice: EngineChoice): Promise<LoadedEngine> {
+/**
+ * What the native engine cannot do with this ICE configuration, or undefined. libjuice, libdatachannel's ICE agent in
+ * node-datachannel's binaries, reaches TURN servers over UDP only (libjuice issue #257): a turns: or
+ * turn:...?transport=tcp server would be skipped, and a relay-only session would never connect.
+ */
+export function nativeLimitation(ice: IceConfig): string | undefined {
+  const tcp = ice.iceServers.map((s) => parseIceServerUrl(s.urls)).find((u) => u.scheme.startsWith('turn') && u.transport === 'tcp');
+  return tcp ? `the native engine reaches TURN servers over UDP only, not ${tcp.url}` : undefined;
+}
+
+/**
+ * The engine for `choice`: `auto` is the fastest one that can run this session (native, else werift with a
+ * `fallback` line saying why).
+ */
+export async function loadEngine(choice: EngineChoice, ice: IceConfig): Promise<LoadedEngine> {
   if (choice === 'werift') return { engine: weriftEngine };
+  const limit = nativeLimitation(ice);
+  if (limit && choice === 'native') {
+    throw new RtcError('RTC_ERR_USAGE', limit, { hint: 'use --engine werift (or auto) for TURN over TCP/TLS, or a turn:host:port?transport=udp server' });
+  }
+  if (limit) return { engine: weriftEngine, fallback: `${limit}; using the werift engine` };
   try {
     return { engine: await loadNative() };
   } catch (e) {

@@ -12,7 +12,11 @@
  *    can then get the answerer's DTLS ClientHello before the answer, i.e. before it knows the fingerprint to check
  *    the certificate against, and fails the handshake ("unknown CA"). So with trickle ICE the native offerer keeps
  *    its candidates out of the offer and trickles them once the answer is applied (RFC 8838 allows an offer without
- *    candidates); the answerer then cannot reach it any earlier. Costs one signaling trip.
+ *    candidates); the answerer then cannot reach it any earlier. Costs one signaling trip. Manual negotiation has no
+ *    trickle: there a native answerer applies an offer made by libdatachannel without its candidates and lets the
+ *    offerer's checks (sent once it has the answer) find it, learning the offerer as a peer-reflexive candidate
+ *    (RFC 8445 §7.3.1.3). Its own candidates are in the answer; the one thing lost is the answerer's own checks
+ *    towards the offerer, which only a NAT on the answerer's side that filters by address would need.
  *  - The selected pair comes from `getSelectedCandidatePair()` (the pair libjuice sends on).
  *  - The DTLS exporter is not exposed: `dtlsExporters()` is null. libdatachannel's DTLS (OpenSSL/GnuTLS) verifies the
  *    peer's handshake signatures and the certificate's fingerprint against the (sealed) SDP, like a browser, so the
@@ -99,6 +103,9 @@ function firstMid(sdp: string): string {
   return /^a=mid:(\S+)/m.exec(sdp)?.[1] ?? '0';
 }
 
+/** The o= line libdatachannel writes (RFC 8866 §5.2 username "rtc"). */
+const LIBDATACHANNEL_ORIGIN = /^o=rtc /m;
+
 function withoutCandidates(sdp: string): string {
   return sdp
     .split(/\r?\n/)
@@ -162,8 +169,10 @@ export class NativePeer implements EnginePeer {
   }
 
   async applyRemote(type: 'offer' | 'answer', sdp: string): Promise<void> {
+    // See the module comment: a libdatachannel offerer without trickle must not be reached before it has our answer.
+    const early = type === 'offer' && !this.o.trickle && LIBDATACHANNEL_ORIGIN.test(sdp);
     try {
-      this.pc.setRemoteDescription(sdp, type);
+      this.pc.setRemoteDescription(early ? withoutCandidates(sdp) : sdp, type);
     } catch (e) {
       throw new RtcError('RTC_ERR_PROTOCOL', `the peer's ${type} was not accepted: ${(e as Error)?.message || 'invalid SDP'}`, { cause: e });
     }

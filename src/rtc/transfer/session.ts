@@ -14,7 +14,7 @@ const DEFAULT_IDLE_TIMEOUT_MS = 15_000;
 
 export async function withSession<T>(opts: SessionOptions, run: (session: PeerSession, link: Link) => Promise<T>): Promise<T> {
   let channel: FileChannel | undefined;
-  const { engine, fallback } = await loadEngine(opts.engine ?? 'auto');
+  const { engine, fallback } = await loadEngine(opts.engine ?? 'auto', opts.ice);
   opts.onEvent?.({ type: 'engine', engine: engine.name, fallback });
   const session = await connectPeer({
     ...opts,
