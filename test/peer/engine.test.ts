@@ -24,6 +24,7 @@ import {
   spawnCli,
   transferResult,
   uniqueRoom,
+  exitOf,
   type CliResult,
 } from './helpers.js';
 
@@ -40,6 +41,12 @@ afterAll(async () => {
 });
 
 type Engine = 'native' | 'werift';
+/** The engine pairs every way of meeting is tried with (send-file, recv-file). */
+const MIXED = [
+  { send: 'native', recv: 'native' },
+  { send: 'native', recv: 'werift' },
+  { send: 'werift', recv: 'native' },
+] as const;
 
 function errorOf(r: CliResult): { code?: string; message?: string } {
   return (resultOf(r) as { error?: { code?: string; message?: string } }).error ?? {};
@@ -165,11 +172,7 @@ async function codeTransfer(o: { send: Engine; recv: Engine; name: string; wrong
 }
 
 describe('short codes (PAKE, sealed signaling) on the native engine', () => {
-  it.each([
-    { send: 'native', recv: 'native' },
-    { send: 'native', recv: 'werift' },
-    { send: 'werift', recv: 'native' },
-  ] as const)('send-file on $send, recv-file <code> on $recv: authenticated, byte-exact', async (c) => {
+  it.each(MIXED)('send-file on $send, recv-file <code> on $recv: authenticated, byte-exact', async (c) => {
     const p = await codeTransfer({ ...c, name: `code-${c.send}-${c.recv}` });
     await expectDelivered(p, c);
     for (const r of [p.s, p.r]) {
@@ -187,21 +190,6 @@ describe('short codes (PAKE, sealed signaling) on the native engine', () => {
     expect(readdirSync(p.out)).toEqual([]);
   }, 180_000);
 });
-
-/** The child's output and exit, leaving its stdin open (killed after 120 s). */
-function exitOf(child: ChildProcessWithoutNullStreams): Promise<CliResult> {
-  return new Promise((resolve) => {
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const t = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(t);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
 
 /** Manual mode: the one-line offer and answer piped between the two processes, as a user would paste them. */
 async function manualTransfer(o: { send: Engine; recv: Engine; name: string }): Promise<Pair> {
@@ -221,11 +209,7 @@ async function manualTransfer(o: { send: Engine; recv: Engine; name: string }): 
 }
 
 describe('manual copy/paste on the native engine', () => {
-  it.each([
-    { send: 'native', recv: 'native' },
-    { send: 'native', recv: 'werift' },
-    { send: 'werift', recv: 'native' },
-  ] as const)('offer from $send, answer from $recv: byte-exact, direct', async (c) => {
+  it.each(MIXED)('offer from $send, answer from $recv: byte-exact, direct', async (c) => {
     const p = await manualTransfer({ ...c, name: `manual-${c.send}-${c.recv}` });
     await expectDelivered(p, c);
     expect(transferResult(p.r).path).toBe('direct');
