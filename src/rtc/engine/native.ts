@@ -217,7 +217,12 @@ export class NativePeer implements EnginePeer {
   }
 
   selectedPair(): SelectedPair | undefined {
-    const p = this.pc.getSelectedCandidatePair();
+    let p: ReturnType<Ndc.PeerConnection['getSelectedCandidatePair']>;
+    try {
+      p = this.pc.getSelectedCandidatePair();
+    } catch {
+      return undefined; // closed
+    }
     if (!p) return undefined;
     const endpoint = (c: Ndc.SelectedCandidateInfo): SelectedEndpoint => ({
       type: c.type,

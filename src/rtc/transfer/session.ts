@@ -50,6 +50,9 @@ export function summarize(
 ): TransferResult {
   const seconds = Math.max((ended - started) / 1000, 0.001);
   const bytes = files.reduce((a, f) => a + f.transferred, 0);
+  // The pair that carried the data, read now: libjuice's controlled agent may still have been on its first succeeded
+  // pair when the connection came up, before the controlling agent's nomination reached it (RFC 8445 §8.1.1).
+  const pair = session.peer.selectedPair() ?? session.selectedPair;
   return {
     role,
     files,
@@ -57,9 +60,9 @@ export function summarize(
     bytes,
     seconds: Math.round(seconds * 1000) / 1000,
     mbps: Math.round(((bytes * 8) / 1e6 / seconds) * 100) / 100,
-    path: session.path,
+    path: pair.path,
     engine: session.engine,
-    selectedPair: session.selectedPair,
+    selectedPair: pair,
     setupMs: session.setupMs,
     werift: weriftPatchState(),
     authenticated: session.authenticated,
