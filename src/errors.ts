@@ -58,6 +58,7 @@ export const ERROR_CODES = {
   RTC_ERR_TLS: { exit: EXIT_FAILED, doc: 'A TLS handshake failed (untrusted certificate, wrong name, protocol).' },
   RTC_ERR_RELAY_NO_DATA: { exit: EXIT_FAILED, doc: 'The relay allocated but no data came back through it.' },
   RTC_ERR_NO_MEDIA: { exit: EXIT_FAILED, doc: 'The peer sent no media within --timeout.' },
+  RTC_ERR_REDIS: { exit: EXIT_FAILED, doc: 'serve --redis: the Redis server could not be reached or refused the credentials (the password is never printed).' },
   RTC_ERR_INTERRUPTED: { exit: EXIT_INTERRUPTED, doc: 'Interrupted by SIGINT/SIGTERM before the work was done.' },
   RTC_ERR_INTERNAL: { exit: EXIT_FAILED, doc: 'A bug in rtc-cli: please report it with the --verbose output.' },
 } as const satisfies Record<string, { exit: number; doc: string }>;

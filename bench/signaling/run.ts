@@ -1,389 +1,444 @@
 /**
- * bench/signaling: thousands of WebSocket clients in rooms of two relaying ~200-byte messages to their room-mate,
- * against rtc-cli's signaling server and, in the same run, the seed's socket.io room server (reference).
+ * bench/signaling: clients in rooms of two relaying ~200-byte messages to their room-mate, driven by rtc-cli's own
+ * load generator (src/load, the library behind `rtc-cli load signaling`), against three setups side by side in one run:
  *
- *   npx tsx bench/signaling/run.ts [--clients 5000] [--steps 2000,5000,...] [--step-seconds 2] [--rounds 1] [--no-write]
+ *   one       one in-memory `rtc-cli serve` on core 1 (generator on core 0): the default deployment
+ *   redis2    two `rtc-cli serve --redis` instances, one per core (taskset -c 0 / -c 1), one redis-server
+ *   socketio2 two socket.io servers with @socket.io/redis-adapter, one per core, one redis-server (the reference users
+ *             would pick instead); spoken to with the same generator (bench/signaling/socketio-protocol.ts)
  *
- * Each server runs alone on core 1 (taskset -c 1); this process (the load generator) pins itself to core 0. Traffic
- * goes to 127.0.0.1 only. For each server: connect + join all clients (timed), then a ladder of offered rates; at each
- * step the generator sends at that total rate, spread round-robin over the clients, for a warm-up + a measured window.
- * Reported per step: the rate actually sent, the delivery rate (messages received per second in the window), relay
- * latency p50/p99 (send → receive at the room-mate, same clock), server CPU (% of one core) and loss. Summary: the
- * highest rate with p50 < 1 ms and p99 < 10 ms, the saturated rate (highest delivery rate seen), connect+join time,
- * server RSS. Writes the `<!-- bench:signaling -->` section of bench/RESULTS.md.
+ * In the two-instance setups half the rooms have both peers on one instance and half are split across the two
+ * (latency is reported for both groups). Each round climbs a ladder of offered rates over the same connections and
+ * stops after two saturated steps; rounds alternate the order of the setups. Summary per setup: the median round
+ * (bench/lib: never the best value across rounds), its saturated rate (highest delivery rate of the round) and its
+ * "within bound" rate (the highest rate up to which every step had p50 < 1 ms, p99 < 10 ms and nothing lost).
+ * Then an overload probe: the one-instance setup at 1.3× its saturated rate, drained for 20 s instead of 2 s, with the
+ * server's /metrics read before and after, to tell messages the server dropped from messages that arrived late.
+ *
+ *   npm run build && npx tsx bench/signaling/run.ts [--clients 2000] [--rounds 3] [--steps 2000,5000,...] [--no-write]
+ *
+ * Traffic goes to 127.0.0.1 only. Writes the `<!-- bench:signaling -->` section of bench/RESULTS.md.
  */
-import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BenchClient, type Proto } from './loadgen.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const HERE = fileURLToPath(new URL('./', import.meta.url));
+import { LoadSession, type LoadProtocol, type StepResult } from '../../src/load/index.js';
+import { SOCKETIO_PROTOCOL } from './socketio-protocol.js';
+import {
+  ROOT,
+  commandLine,
+  fmt,
+  formatLoad,
+  highestWithinBound,
+  loadBetween,
+  machineHeader,
+  machineInfo,
+  median,
+  medianRound,
+  mdTable,
+  sampleCpu,
+  startLoadMonitor,
+  toolVersion,
+  writeResultsSection,
+} from '../lib/index.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : def;
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
 }
-const CLIENTS = Number(arg('clients', '5000'));
+const CLIENTS = Number(arg('clients', '2000'));
+const ROUNDS = Number(arg('rounds', '3'));
 const STEPS = arg('steps', '2000,5000,10000,15000,20000,25000,30000,40000,50000,60000').split(',').map(Number);
-const STEP_S = Number(arg('step-seconds', '2'));
-const WARM_S = 0.5;
-const ROUNDS = Number(arg('rounds', '1'));
+const STEP_MS = Number(arg('step-seconds', '2')) * 1000;
+const WARM_MS = 500;
 const ONLY = arg('only', '');
 const WRITE = !process.argv.includes('--no-write');
-/** The rates at which both servers are compared for CPU cost (both keep up with them). */
-const REF_RATES = arg('ref-rates', '5000,10000').split(',').map(Number);
+const BIN = path.join(ROOT, 'bin/rtc-cli.js');
 
-interface StepResult {
-  offered: number;
-  sent: number;
-  delivered: number;
-  p50: number;
-  p99: number;
-  lost: number;
+type SetupName = 'one' | 'redis2' | 'socketio2';
+const SETUPS: { name: SetupName; label: string }[] = [
+  { name: 'one', label: 'rtc-cli, 1 instance (memory)' },
+  { name: 'redis2', label: 'rtc-cli, 2 instances + Redis' },
+  { name: 'socketio2', label: 'socket.io + redis-adapter, 2 instances' },
+];
+
+interface Step extends StepResult {
+  /** CPU of the servers (and redis-server) in % of one core; of this process (the generator). */
   serverCpu: number;
+  redisCpu: number;
   genCpu: number;
-  /** % of core 1 used by other processes while the server ran there (a shared machine's noise, made visible). */
-  otherOnServerCore: number;
+  /** Cores used by processes outside this benchmark during the step (bench/lib/load.ts). */
+  otherCores: number;
 }
-interface RunResult {
-  proto: Proto;
-  held: number;
-  connectS: number;
-  rssAfterConnectMB: number;
+interface Round {
+  setup: SetupName;
+  round: number;
+  joined: number;
+  joinAllS: number;
+  steps: Step[];
+  saturated: number;
+  withinBound: Step | undefined;
   peakRssMB: number;
-  steps: StepResult[];
 }
 
-const nowUs = (): number => Math.round(performance.now() * 1000);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
 function cpuTicks(pid: number): number {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]); // utime + stime (proc(5) fields 14, 15)
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return 0;
+  }
 }
-/** Busy ticks of one CPU (all processes), from /proc/stat. */
-function coreBusyTicks(cpu: number): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `));
-  if (!line) return 0;
-  const v = line.trim().split(/\s+/).slice(1).map(Number);
-  // user + nice + system only: irq/softirq time (where loopback TCP of our own traffic is often accounted) is left out.
-  return v[0] + v[1] + v[2];
+function peakRssMB(pid: number): number {
+  try {
+    const m = /^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
 }
-function memKB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : 0;
-}
-function pct(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }
 
-async function startServer(proto: Proto): Promise<{ child: ChildProcess; port: number }> {
-  const file = path.join(HERE, proto === 'ours' ? 'server-ours.ts' : 'server-socketio.ts');
-  // Inherits this process's nice -10 (set in main(); root only): other work on a shared machine still runs, but
-  // yields to the measurement.
-  const child = spawn('taskset', ['-c', '1', process.execPath, '--import', 'tsx', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${proto} server did not start within 30 s`)), 30_000);
+interface Proc {
+  child: ChildProcess;
+  port: number;
+  metrics?: string;
+}
+
+/** Spawn, pinned to `cpu`, and wait for a JSON line with a port. */
+async function spawnPinned(cpu: string, argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Proc> {
+  const child = spawn('taskset', ['-c', cpu, process.execPath, ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} did not start within 30 s`)), 30_000);
     let buf = '';
+    let done = false;
     child.stdout!.on('data', (d: Buffer) => {
+      if (done) return; // keep reading (the serve log must not block on a full pipe), stop parsing
       buf += d.toString();
-      const m = /\{"port":(\d+)\}/.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
+      for (const line of buf.split('\n').slice(0, -1)) {
+        try {
+          const o = JSON.parse(line) as { port?: number; metrics?: string };
+          if (typeof o.port === 'number') {
+            done = true;
+            clearTimeout(timer);
+            resolve({ child, port: o.port, metrics: o.metrics });
+            return;
+          }
+        } catch {
+          /* not JSON */
+        }
       }
+      buf = buf.slice(buf.lastIndexOf('\n') + 1);
     });
-    child.on('exit', (c) => reject(new Error(`${proto} server exited with ${c}`)));
+    child.on('exit', (c) => reject(new Error(`${argv.join(' ')} exited with ${c}`)));
   });
-  return { child, port };
 }
 
-async function runOne(proto: Proto): Promise<RunResult> {
-  const { child, port } = await startServer(proto);
-  const pid = child.pid!;
-  await sleep(300);
-  // Latency recording for the current window.
-  let winFrom = Infinity;
-  let winTo = -Infinity;
-  let lat: number[] = [];
-  let recvInWindow = 0;
-  const onLatency = (sentUs: number, recvUs: number): void => {
-    if (recvUs >= winFrom && recvUs <= winTo) recvInWindow++;
-    if (sentUs >= winFrom && sentUs <= winTo) lat.push(recvUs - sentUs);
-  };
-  const clients: BenchClient[] = [];
-  for (let r = 0; r < CLIENTS / 2; r++) {
-    clients.push(new BenchClient(proto, port, `bench-${r}`, onLatency), new BenchClient(proto, port, `bench-${r}`, onLatency));
-  }
-  // Connect + join, 200 at a time (the listen backlog is 511).
-  const t0 = performance.now();
-  let next = 0;
-  let failed = 0;
-  await Promise.all(
-    Array.from({ length: 200 }, async () => {
-      while (next < clients.length) {
-        const c = clients[next++];
-        await c.start(30_000).catch(() => {
-          failed++;
-        });
-      }
-    }),
-  );
-  const connectS = (performance.now() - t0) / 1000;
-  const live = clients.filter((c) => c.joined && !c.closed);
-  await sleep(500);
-  const rssAfterConnectMB = memKB(pid, 'VmRSS') / 1024;
-  process.stderr.write(`${proto}: ${live.length}/${clients.length} joined in ${connectS.toFixed(2)} s (${failed} failed), server RSS ${rssAfterConnectMB.toFixed(0)} MB\n`);
+const SERVE_FLAGS = ['--port', '0', '--json', '--max-per-address', '100000', '--max-connections', '100000', '--rate', '100000', '--burst', '100000', '--metrics-port', '0', '--log-rate', '1'];
 
-  const steps: StepResult[] = [];
-  let cursor = 0;
-  let badSteps = 0;
-  for (const rate of STEPS) {
-    lat = [];
-    recvInWindow = 0;
-    let sentInWindow = 0;
-    const start = nowUs();
-    winFrom = start + WARM_S * 1e6;
-    winTo = winFrom + STEP_S * 1e6;
-    let ticks0 = 0;
-    let core0 = 0;
-    let gen0 = process.cpuUsage();
-    let measuring = false;
-    let credit = 0;
-    let last = performance.now();
-    await new Promise<void>((resolve) => {
-      const tick = (): void => {
-        const now = performance.now();
-        const us = now * 1000;
-        if (!measuring && us >= winFrom) {
-          measuring = true;
-          ticks0 = cpuTicks(pid);
-          core0 = coreBusyTicks(1);
-          gen0 = process.cpuUsage();
-        }
-        if (us >= winTo) {
-          resolve();
-          return;
-        }
-        credit += ((now - last) / 1000) * rate;
-        last = now;
-        let n = Math.floor(credit);
-        credit -= n;
-        // Never more than 50 ms worth in one go (if the generator fell behind, it fell behind: `sent` shows it).
-        n = Math.min(n, Math.ceil(rate / 20));
-        for (let i = 0; i < n; i++) {
-          live[cursor++ % live.length].sendRelay();
-          if (measuring) sentInWindow++;
-        }
-        setTimeout(tick, 1);
-      };
-      tick();
-    });
-    const serverTicks = cpuTicks(pid) - ticks0;
-    const serverCpu = (serverTicks / CLK_TCK / STEP_S) * 100;
-    const otherOnServerCore = Math.max(0, ((coreBusyTicks(1) - core0 - serverTicks) / CLK_TCK / STEP_S) * 100);
-    const g = process.cpuUsage(gen0);
-    const genCpu = ((g.user + g.system) / 1e6 / STEP_S) * 100;
-    // Drain: give late messages up to 2 s to arrive, so they count in the latency (and not as lost).
-    const deadline = performance.now() + 2000;
-    let before = -1;
-    while (performance.now() < deadline && lat.length !== before) {
-      before = lat.length;
-      await sleep(lat.length >= sentInWindow ? 0 : 200);
-      if (lat.length >= sentInWindow) break;
+interface Running {
+  procs: Proc[];
+  redis?: ChildProcess;
+  redisDir?: string;
+  urls: string[];
+  protocol?: LoadProtocol;
+}
+
+async function startRedis(): Promise<{ child: ChildProcess; url: string; dir: string }> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-redis-'));
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.includes('PONG')) return { child, url: `redis://127.0.0.1:${port}`, dir };
+    await sleep(50);
+  }
+  throw new Error('redis-server did not start');
+}
+
+async function startSetup(name: SetupName): Promise<Running> {
+  if (name === 'one') {
+    const p = await spawnPinned('1', [BIN, 'serve', ...SERVE_FLAGS]);
+    return { procs: [p], urls: [`ws://127.0.0.1:${p.port}/ws`] };
+  }
+  const redis = await startRedis();
+  if (name === 'redis2') {
+    const procs = await Promise.all(['0', '1'].map((cpu) => spawnPinned(cpu, [BIN, 'serve', ...SERVE_FLAGS, '--redis', redis.url])));
+    return { procs, redis: redis.child, redisDir: redis.dir, urls: procs.map((p) => `ws://127.0.0.1:${p.port}/ws`) };
+  }
+  const file = path.join(ROOT, 'bench/signaling/server-socketio.ts');
+  const procs = await Promise.all(['0', '1'].map((cpu) => spawnPinned(cpu, ['--import', 'tsx', file], { REDIS_URL: redis.url })));
+  return { procs, redis: redis.child, redisDir: redis.dir, urls: procs.map((p) => `ws://127.0.0.1:${p.port}/ws`), protocol: SOCKETIO_PROTOCOL };
+}
+
+async function stopSetup(r: Running): Promise<void> {
+  for (const p of r.procs) p.child.kill('SIGTERM');
+  await Promise.all(r.procs.map((p) => new Promise((res) => (p.child.exitCode !== null ? res(null) : p.child.once('exit', res)))));
+  r.redis?.kill('SIGTERM');
+  if (r.redis) await new Promise((res) => r.redis!.once('exit', res));
+  if (r.redisDir) rmSync(r.redisDir, { recursive: true, force: true });
+  await sleep(500);
+}
+
+/** Even rooms: both peers on one instance (alternating); odd rooms: split across the two. */
+const assignTwo = (i: number): number => {
+  const room = i >> 1;
+  return room % 2 === 0 ? (room >> 1) % 2 : i & 1;
+};
+const groupTwo = (i: number): string => ((i >> 1) % 2 === 0 ? 'same' : 'cross');
+
+/** Servers' + redis-server's CPU time per delivered message (µs): robust to other work on the machine (only our processes count). */
+const cpuPerMsg = (r: Round): number =>
+  median(r.steps.filter((s) => s.offeredRate >= 5000 && !saturatedStep(s)).map((s) => ((s.serverCpu + s.redisCpu) / 100) * 1e6 / s.deliveredRate));
+const saturatedStep = (s: Step): boolean => s.deliveredRate < 0.9 * s.sentRate || s.latencyMs.p50 > 100 || s.lost > 0.05 * s.sent;
+const meetsBound = (s: Step): boolean => s.latencyMs.p50 < 1 && s.latencyMs.p99 < 10 && s.lost === 0 && s.deliveredRate >= 0.95 * s.sentRate;
+
+async function measure(name: SetupName, round: number): Promise<Round> {
+  // The generator: core 0 against one instance on core 1; both cores when the instances take one each.
+  spawnSync('taskset', ['-a', '-cp', name === 'one' ? '0' : '0,1', String(process.pid)], { stdio: 'ignore' });
+  const run = await startSetup(name);
+  const two = run.urls.length === 2;
+  const session = await LoadSession.connect({
+    url: run.urls[0]!,
+    urls: run.urls.slice(1),
+    assign: two ? assignTwo : undefined,
+    group: two ? groupTwo : undefined,
+    clients: CLIENTS,
+    rate: 1,
+    durationMs: 1000,
+    protocol: run.protocol,
+    roomPrefix: `b${round}`,
+    connectTimeoutMs: 30_000,
+  });
+  const joined = session.joined.length;
+  process.stderr.write(`${name} round ${round + 1}: ${joined}/${CLIENTS} joined in ${session.joinAllS.toFixed(2)} s\n`);
+  const pids = run.procs.map((p) => p.child.pid!);
+  const steps: Step[] = [];
+  let bad = 0;
+  try {
+    for (const rate of STEPS) {
+      const t0 = pids.map(cpuTicks);
+      const r0 = run.redis ? cpuTicks(run.redis.pid!) : 0;
+      const g0 = process.cpuUsage();
+      const l0 = sampleCpu();
+      const w0 = performance.now();
+      const st = await session.step({ rate, durationMs: STEP_MS, warmupMs: WARM_MS, drainMs: 2000 });
+      const secs = (performance.now() - w0) / 1000;
+      const load = loadBetween(l0, sampleCpu());
+      const g = process.cpuUsage(g0);
+      const serverCpu = (pids.map(cpuTicks).reduce((a, b, i) => a + b - t0[i]!, 0) / CLK_TCK / secs) * 100;
+      const redisCpu = run.redis ? ((cpuTicks(run.redis.pid!) - r0) / CLK_TCK / secs) * 100 : 0;
+      const step: Step = { ...st, serverCpu, redisCpu, genCpu: ((g.user + g.system) / 1e6 / secs) * 100, otherCores: load.otherCores };
+      steps.push(step);
+      const by = st.latencyByGroup;
+      process.stderr.write(
+        `  ${name} ${rate}/s: sent ${fmt(st.sentRate)}/s delivered ${fmt(st.deliveredRate)}/s p50 ${fmt(st.latencyMs.p50, 2)} p99 ${fmt(st.latencyMs.p99, 2)} ms` +
+          (by ? ` (same p99 ${fmt(by.same?.p99, 2)}, cross p99 ${fmt(by.cross?.p99, 2)})` : '') +
+          ` lost ${st.lost} errors ${JSON.stringify(st.errors)} server ${fmt(serverCpu)}% redis ${fmt(redisCpu)}% gen ${fmt(step.genCpu)}% other ${fmt(load.otherCores, 2)} cores\n`,
+      );
+      bad = saturatedStep(step) ? bad + 1 : 0;
+      if (bad >= 2) break;
+      await sleep(300);
     }
-    winFrom = Infinity;
-    winTo = -Infinity;
-    const sorted = Float64Array.from(lat).sort();
-    const s: StepResult = {
-      offered: rate,
-      sent: sentInWindow / STEP_S,
-      delivered: recvInWindow / STEP_S,
-      p50: pct(sorted, 50) / 1000,
-      p99: pct(sorted, 99) / 1000,
-      lost: Math.max(0, sentInWindow - sorted.length),
-      serverCpu,
-      genCpu,
-      otherOnServerCore,
+  } finally {
+    session.close();
+  }
+  const peak = pids.map(peakRssMB).reduce((a, b) => a + b, 0);
+  await stopSetup(run);
+  return {
+    setup: name,
+    round,
+    joined,
+    joinAllS: session.joinAllS,
+    steps,
+    saturated: Math.max(...steps.map((s) => s.deliveredRate)),
+    withinBound: highestWithinBound(steps, (s) => s.offeredRate, meetsBound),
+    peakRssMB: peak,
+  };
+}
+
+/** Sum of a counter family in Prometheus text, e.g. rtc_signaling_messages_dropped_total (all labels). */
+function promSum(text: string, family: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(family)) continue;
+    const m = /^(\S+?)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (m && m[1] === family) out[m[2] ?? ''] = Number(m[3]);
+  }
+  return out;
+}
+
+interface Probe {
+  rate: number;
+  step: StepResult;
+  droppedBefore: Record<string, number>;
+  droppedAfter: Record<string, number>;
+  relayedDelta: number;
+  errorsDelta: Record<string, number>;
+}
+
+/** The one-instance setup past saturation, drained 20 s: did the server drop what the 2 s drain counted as lost? */
+async function overloadProbe(rate: number): Promise<Probe> {
+  spawnSync('taskset', ['-a', '-cp', '0', String(process.pid)], { stdio: 'ignore' });
+  const run = await startSetup('one');
+  const metrics = run.procs[0]!.metrics!;
+  const session = await LoadSession.connect({ url: run.urls[0]!, clients: CLIENTS, rate: 1, durationMs: 1000, roomPrefix: 'probe', connectTimeoutMs: 30_000 });
+  try {
+    const before = await (await fetch(metrics)).text();
+    const step = await session.step({ rate, durationMs: 3000, warmupMs: 0, drainMs: 20_000 });
+    const after = await (await fetch(metrics)).text();
+    const diff = (a: Record<string, number>, b: Record<string, number>): Record<string, number> =>
+      Object.fromEntries(Object.entries(b).map(([k, v]) => [k, v - (a[k] ?? 0)]).filter(([, v]) => (v as number) !== 0));
+    return {
+      rate,
+      step,
+      droppedBefore: promSum(before, 'rtc_signaling_messages_dropped_total'),
+      droppedAfter: diff(promSum(before, 'rtc_signaling_messages_dropped_total'), promSum(after, 'rtc_signaling_messages_dropped_total')),
+      relayedDelta: (promSum(after, 'rtc_signaling_messages_relayed_total')[''] ?? 0) - (promSum(before, 'rtc_signaling_messages_relayed_total')[''] ?? 0),
+      errorsDelta: diff(promSum(before, 'rtc_signaling_errors_sent_total'), promSum(after, 'rtc_signaling_errors_sent_total')),
     };
-    steps.push(s);
-    process.stderr.write(
-      `  ${proto} offered ${rate}/s: sent ${s.sent.toFixed(0)}/s delivered ${s.delivered.toFixed(0)}/s p50 ${s.p50.toFixed(2)} ms p99 ${s.p99.toFixed(2)} ms ` +
-        `lost ${s.lost} server CPU ${s.serverCpu.toFixed(0)}% gen CPU ${s.genCpu.toFixed(0)}% others on core 1 ${s.otherOnServerCore.toFixed(0)}%\n`,
+  } finally {
+    session.close();
+    await stopSetup(run);
+  }
+}
+
+function render(rounds: Round[], probe: Probe | undefined, loadText: string): string {
+  const by = (n: SetupName): Round[] => rounds.filter((r) => r.setup === n);
+  const med = (n: SetupName): Round | undefined => (by(n).length ? medianRound(by(n), (r) => r.saturated) : undefined);
+  const m = { one: med('one'), redis2: med('redis2'), socketio2: med('socketio2') };
+  const lines: string[] = [];
+  lines.push('### Signaling server: one instance, two instances on Redis, socket.io on Redis', '');
+  lines.push(machineHeader(machineInfo({ packages: ['ws', 'ioredis', 'socket.io', '@socket.io/redis-adapter', 'prom-client'], tools: { 'redis-server': ['redis-server', '--version'] } })));
+  lines.push('', `Command: \`${commandLine()}\` · ${CLIENTS} clients in ${CLIENTS / 2} rooms of two, ~200-byte relays, ${ROUNDS} round(s), ${STEP_MS / 1000} s per step after ${WARM_MS} ms warm-up, 2 s drain`, '');
+  lines.push(
+    'Setups: **one** = one in-memory `rtc-cli serve` on core 1, generator on core 0; **redis2** = two `rtc-cli serve --redis` (taskset core 0 and core 1), one redis-server, generator on both cores; ' +
+      '**socketio2** = the seed socket.io room server ×2 with `@socket.io/redis-adapter`, same placement. In the two-instance setups half the rooms have both peers on one instance ("same"), half are split ("cross"). ' +
+      'Load generator: `rtc-cli load`\'s library (src/load) for every setup (socket.io spoken by bench/signaling/socketio-protocol.ts). 127.0.0.1 only.',
+    '',
+  );
+  const cell = (n: SetupName, f: (r: Round) => number, d = 0): string => {
+    const mr = m[n];
+    if (!mr) return 'n/a';
+    const all = by(n).map(f);
+    return `${fmt(f(mr), d)}${all.length > 1 ? ` (${all.map((x) => fmt(x, d)).join(' / ')})` : ''}`;
+  };
+  lines.push(
+    mdTable(
+      ['median round (every round)', ...SETUPS.map((s) => s.label)],
+      [
+        ['clients joined', ...SETUPS.map((s) => cell(s.name, (r) => r.joined))],
+        ['connect + join all (s)', ...SETUPS.map((s) => cell(s.name, (r) => r.joinAllS, 2))],
+        ['saturated msgs/s (highest delivery rate)', ...SETUPS.map((s) => cell(s.name, (r) => r.saturated))],
+        ['msgs/s within p50 < 1 ms, p99 < 10 ms, 0 lost', ...SETUPS.map((s) => cell(s.name, (r) => r.withinBound?.deliveredRate ?? 0))],
+        ['CPU µs per delivered message (servers + redis), median of the steps ≥ 5,000/s that kept up', ...SETUPS.map((s) => cell(s.name, cpuPerMsg, 1))],
+        ['server peak RSS, all instances (MB)', ...SETUPS.map((s) => cell(s.name, (r) => r.peakRssMB))],
+      ],
+      ['l', 'r', 'r', 'r'],
+    ),
+  );
+  lines.push('');
+  // Targets, computed from the median rounds.
+  const ratio = (a?: number, b?: number): number => (a !== undefined && b !== undefined && b > 0 ? a / b : NaN);
+  const twoVsOne = ratio(m.redis2?.saturated, m.one?.saturated);
+  const oursVsSio = ratio(m.redis2?.saturated, m.socketio2?.saturated);
+  const half = m.redis2 ? m.redis2.steps.filter((s) => s.offeredRate <= m.redis2!.saturated / 2 && !saturatedStep(s)).at(-1) : undefined;
+  const crossSame = half ? ratio(half.latencyByGroup?.cross?.p99, half.latencyByGroup?.same?.p99) : NaN;
+  const lostBelow = (r?: Round): number => (r ? r.steps.filter((s) => !saturatedStep(s) && s.deliveredRate < 0.9 * r.saturated).reduce((a, s) => a + s.lost, 0) : NaN);
+  const verdict = (ok: boolean): string => (ok ? 'met' : '**missed**');
+  lines.push(
+    mdTable(
+      ['target (issue 11)', 'measured (median rounds)', 'verdict'],
+      [
+        ['2 instances ≥ 1.5× one instance, saturated msgs/s', `${fmt(twoVsOne, 2)}×`, verdict(twoVsOne >= 1.5)],
+        [
+          'cross-instance p99 ≤ 2× same-instance p99 at half saturation',
+          half ? `${fmt(crossSame, 2)}× at ${fmt(half.offeredRate)} msgs/s (cross ${fmt(half.latencyByGroup?.cross?.p99, 2)} ms, same ${fmt(half.latencyByGroup?.same?.p99, 2)} ms)` : 'n/a',
+          verdict(crossSame <= 2),
+        ],
+        ['0 messages lost below saturation', SETUPS.map((s) => `${s.name}: ${fmt(lostBelow(m[s.name]))}`).join(', '), verdict(SETUPS.every((s) => !m[s.name] || lostBelow(m[s.name]) === 0))],
+        ['rtc-cli ≥ 1.5× socket.io + Redis (2 instances each), saturated msgs/s', `${fmt(oursVsSio, 2)}×`, verdict(oursVsSio >= 1.5)],
+      ],
+    ),
+  );
+  lines.push('', loadText, '');
+  if (probe) {
+    const s = probe.step;
+    const serverDrops = Object.entries(probe.droppedAfter).map(([k, v]) => `${k || 'all'} ${v}`).join(', ') || 'none';
+    lines.push(
+      `**Past saturation** (one instance, ${fmt(probe.rate)} msgs/s offered for 3 s, drained 20 s): sent ${fmt(s.sent)}, delivered ${fmt(s.delivered)} ` +
+        `(${fmt(s.arrivedAfter2s)} of them more than 2 s after the last send), lost ${fmt(s.lost)}; ${fmt(s.queuedAtSenders / 1024)} KiB were still waiting in the senders' sockets when sending stopped (TCP backpressure from the server); latency p50 ${fmt(s.latencyMs.p50, 1)} ms, p99 ${fmt(s.latencyMs.p99, 1)} ms, max ${fmt(s.latencyMs.max, 1)} ms. ` +
+        `The server's /metrics over the probe: relayed +${fmt(probe.relayedDelta)}, dropped ${serverDrops}, errors sent ${JSON.stringify(probe.errorsDelta)}; the generator saw errors ${JSON.stringify(s.errors)}. ` +
+        (s.arrivedAfter2s > 0
+          ? `So messages a 2 s drain counts as lost were late (queued in socket buffers and the server), not dropped.`
+          : s.lost === 0
+            ? `Nothing was lost even without the longer drain at this rate.`
+            : `Messages were lost: see the drop reasons above.`),
+      '',
     );
-    // Saturated: the server no longer keeps up (deliveries fall behind what was sent, or queues explode). On a shared
-    // machine one bad step can be someone else's burst, so stop only after two in a row.
-    const saturated = s.delivered < 0.9 * s.sent || s.p50 > 100 || s.lost > 0.05 * sentInWindow;
-    badSteps = saturated ? badSteps + 1 : 0;
-    if (badSteps >= 2) break;
-    await sleep(300);
   }
-  const held = clients.filter((c) => c.joined && !c.closed).length;
-  const peakRssMB = memKB(pid, 'VmHWM') / 1024;
-  for (const c of clients) c.destroy();
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-  await sleep(500);
-  return { proto, held, connectS, rssAfterConnectMB, peakRssMB, steps };
-}
-
-/** Server CPU time per delivered message, in µs: robust to other work on the machine (it counts only our process). */
-function cpuPerMsgUs(s: StepResult): number {
-  return ((s.serverCpu / 100) * 1e6) / s.delivered;
-}
-
-function summarise(r: RunResult): { withinBound: StepResult | undefined; saturated: number; cpuUs: number } {
-  const ok = r.steps.filter((s) => s.p50 < 1 && s.p99 < 10 && s.delivered >= 0.95 * s.sent);
-  const withinBound = ok.length ? ok.reduce((a, b) => (b.delivered > a.delivered ? b : a)) : undefined;
-  const saturated = Math.max(...r.steps.map((s) => s.delivered));
-  // Steps that kept up and carried real load: their CPU cost per message.
-  const loaded = r.steps.filter((s) => s.delivered >= 5000 && s.delivered >= 0.9 * s.sent);
-  const cpuUs = loaded.length ? median(loaded.map(cpuPerMsgUs)) : NaN;
-  return { withinBound, saturated, cpuUs };
-}
-
-function median(all: number[]): number {
-  const s = all.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a');
-
-/** Each client is one socket here and one in the server: both processes need CLIENTS + slack descriptors. */
-function checkFdLimit(): void {
-  const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-  const soft = m && m[1] !== 'unlimited' ? Number(m[1]) : Infinity;
-  if (soft < CLIENTS + 500) {
-    process.stderr.write(`open-file limit ${soft} is too low for ${CLIENTS} clients: run \`ulimit -n ${CLIENTS * 2 + 1000}\` first (or pass --clients)\n`);
-    process.exit(2);
-  }
+  lines.push('Every step of every round (offered → sent → delivered per second; latency send → receive; CPU in % of one core, servers summed):', '');
+  lines.push(
+    mdTable(
+      ['setup', 'round', 'offered/s', 'sent/s', 'delivered/s', 'p50 ms', 'p99 ms', 'p99 same / cross', 'lost', 'errors', 'servers CPU', 'redis CPU', 'generator CPU', 'other cores'],
+      rounds.flatMap((r) =>
+        r.steps.map((s) => [
+          r.setup,
+          r.round + 1,
+          fmt(s.offeredRate),
+          fmt(s.sentRate),
+          fmt(s.deliveredRate),
+          fmt(s.latencyMs.p50, 2),
+          fmt(s.latencyMs.p99, 2),
+          s.latencyByGroup ? `${fmt(s.latencyByGroup.same?.p99, 2)} / ${fmt(s.latencyByGroup.cross?.p99, 2)}` : '',
+          s.lost,
+          Object.entries(s.errors).map(([k, v]) => `${k} ${v}`).join(', '),
+          `${fmt(s.serverCpu)}%`,
+          `${fmt(s.redisCpu)}%`,
+          `${fmt(s.genCpu)}%`,
+          fmt(s.otherCores, 2),
+        ]),
+      ),
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r'],
+    ),
+  );
+  return lines.join('\n');
 }
 
 async function main(): Promise<void> {
-  checkFdLimit();
-  spawnSync('taskset', ['-a', '-cp', '0', String(process.pid)], { stdio: 'ignore' });
+  if (!existsSync(path.join(ROOT, 'dist/cli.js'))) {
+    process.stderr.write('run `npm run build` first (the benchmark starts the real bin)\n');
+    process.exit(2);
+  }
+  if (toolVersion('redis-server', ['--version']) === 'unknown') {
+    process.stderr.write('redis-server is missing: bash scripts/install-test-deps.sh\n');
+    process.exit(2);
+  }
   spawnSync('renice', ['-n', '-10', '-p', String(process.pid)], { stdio: 'ignore' });
-
-  const runs: RunResult[] = [];
-  const protos: Proto[] = ONLY ? [ONLY as Proto] : ['ours', 'socketio'];
+  const monitor = startLoadMonitor();
+  const rounds: Round[] = [];
+  const setups = SETUPS.filter((s) => !ONLY || ONLY.split(',').includes(s.name));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const p of round % 2 ? [...protos].reverse() : protos) runs.push(await runOne(p));
+    for (const s of round % 2 ? [...setups].reverse() : setups) rounds.push(await measure(s.name, round));
   }
-
-  const byProto = (p: Proto): RunResult[] => runs.filter((r) => r.proto === p);
-  const lines: string[] = [];
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const versions = {
-    node: process.version,
-    ws: JSON.parse(readFileSync(path.join(ROOT, 'node_modules/ws/package.json'), 'utf8')).version as string,
-    socketio: JSON.parse(readFileSync(path.join(ROOT, 'node_modules/socket.io/package.json'), 'utf8')).version as string,
-  };
-  let commit = '';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-  } catch {
-    /* not a checkout */
-  }
-  lines.push(`### Signaling server: rtc-cli \`serve\` vs the seed's socket.io room server`);
-  lines.push('');
-  lines.push(
-    `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${cpus().length} cores (\`nproc\`), ${cpu}, ${fmt(totalmem() / 2 ** 30, 1)} GiB · ` +
-      `Node ${versions.node}, ws ${versions.ws}, socket.io ${versions.socketio} · commit ${commit} · ${ROUNDS} round(s), ${STEP_S} s per step`,
-  );
-  lines.push('');
-  lines.push(`Command: \`npx tsx bench/signaling/run.ts --clients ${CLIENTS} --step-seconds ${STEP_S} --rounds ${ROUNDS}\``);
-  lines.push('');
-  lines.push(
-    `${CLIENTS} WebSocket clients in ${CLIENTS / 2} rooms of two, each relaying ~${200}-byte messages to its room-mate (room-wide relay: ` +
-      '`{"type":"relay","data":...}` vs `socket.to(room).emit("message", room, data)`). Server on core 1, load generator on ' +
-      'core 0, both at nice -10, 127.0.0.1 only. The machine was shared with other work while this ran (see the last column): compare the columns (same run), not absolute figures.',
-  );
-  lines.push('');
-  lines.push(`| ${ROUNDS > 1 ? `best of ${ROUNDS} rounds (each round)` : ''} | rtc-cli serve | socket.io reference | ratio |`);
-  lines.push('|---|---|---|---|');
-  const sum = (p: Proto) => byProto(p).map((r) => ({ r, ...summarise(r) }));
-  const o = sum('ours');
-  const s = sum('socketio');
-  type Sum = { r: RunResult; withinBound?: StepResult; saturated: number; cpuUs: number };
-  // On a shared machine the least disturbed round is the closest to the truth: each cell shows the best round and,
-  // with several rounds, every round in brackets. Ratios compare best with best.
-  const pick = (xs: number[], higherBetter: boolean): number => {
-    const f = xs.filter((x) => Number.isFinite(x));
-    return f.length ? (higherBetter ? Math.max(...f) : Math.min(...f)) : NaN;
-  };
-  const cell = (xs: number[], best: number, d: number, unit: string): string =>
-    `${fmt(best, d)}${Number.isFinite(best) ? unit : ''}` + (xs.length > 1 ? ` (${xs.map((x) => fmt(x, d)).join(' / ')})` : '');
-  const row = (name: string, f: (x: Sum) => number, d = 0, unit = '', higherBetter = true): void => {
-    const xa = o.map(f);
-    const xb = s.map(f);
-    const a = pick(xa, higherBetter);
-    const b = pick(xb, higherBetter);
-    const ratio = Number.isFinite(a) && Number.isFinite(b) && b !== 0 && a !== 0 ? (higherBetter ? a / b : b / a) : NaN;
-    lines.push(`| ${name} | ${cell(xa, a, d, unit)} | ${cell(xb, b, d, unit)} | ${Number.isFinite(ratio) ? fmt(ratio, 1) + '×' + (higherBetter ? '' : ' (lower is better)') : ''} |`);
-  };
-  const boundOf = (xs: Sum[]): StepResult | undefined =>
-    xs.map((x) => x.withinBound).filter((q): q is StepResult => q !== undefined).sort((p, q) => q.delivered - p.delivered)[0];
-  const bo = boundOf(o);
-  const bs = boundOf(s);
-  row('connections held', (x) => x.r.held);
-  row('connect + join all (s)', (x) => x.r.connectS, 2, '', false);
-  row('msgs/s with p50 < 1 ms and p99 < 10 ms', (x) => x.withinBound?.delivered ?? 0);
-  lines.push(`|   p50 / p99 there (ms) | ${bo ? `${fmt(bo.p50, 2)} / ${fmt(bo.p99, 2)}` : 'no step met the bound'} | ${bs ? `${fmt(bs.p50, 2)} / ${fmt(bs.p99, 2)}` : 'no step met the bound'} | |`);
-  row('saturated msgs/s (highest delivery rate)', (x) => x.saturated);
-  for (const ref of REF_RATES) {
-    const at = (x: Sum, f: (st: StepResult) => number): number => {
-      const st = x.r.steps.find((q) => q.offered === ref && q.delivered >= 0.9 * q.sent);
-      return st ? f(st) : NaN;
-    };
-    row(`server CPU at ${fmt(ref)} msgs/s offered (% of a core)`, (x) => at(x, (q) => q.serverCpu), 0, '%', false);
-    row('  CPU per relayed message there (µs)', (x) => at(x, cpuPerMsgUs), 1, '', false);
-  }
-  row('CPU per message, median of the loaded steps (µs)', (x) => x.cpuUs, 1, '', false);
-  row('  → what one core could carry (msgs/s)', (x) => 1e6 / x.cpuUs);
-  row('server RSS after connect (MB)', (x) => x.r.rssAfterConnectMB, 0, '', false);
-  row('server peak RSS (MB)', (x) => x.r.peakRssMB, 0, '', false);
-  lines.push('');
-  lines.push('Every step (offered → actually sent → delivered per second; latency send → receive; CPU in % of one core):');
-  lines.push('');
-  lines.push('| server | offered/s | sent/s | delivered/s | p50 ms | p99 ms | lost | server CPU | CPU µs/msg | generator CPU | other work on core 1 |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of runs) {
-    for (const st of r.steps) {
-      lines.push(
-        `| ${r.proto === 'ours' ? 'rtc-cli' : 'socket.io'} | ${fmt(st.offered)} | ${fmt(st.sent)} | ${fmt(st.delivered)} | ${fmt(st.p50, 2)} | ${fmt(st.p99, 2)} | ${st.lost} | ${fmt(st.serverCpu)}% | ${fmt(cpuPerMsgUs(st), 1)} | ${fmt(st.genCpu)}% | ${fmt(st.otherOnServerCore)}% |`,
-      );
-    }
-  }
-  const text = lines.join('\n');
+  const one = rounds.filter((r) => r.setup === 'one');
+  const probe = one.length ? await overloadProbe(Math.round((median(one.map((r) => r.saturated)) * 1.3) / 1000) * 1000) : undefined;
+  const text = render(rounds, probe, formatLoad(monitor.stop()));
   process.stdout.write(text + '\n');
   if (WRITE) {
-    const file = path.join(ROOT, 'bench/RESULTS.md');
-    const md = readFileSync(file, 'utf8');
-    const a = md.indexOf('<!-- bench:signaling -->');
-    if (a < 0) throw new Error('bench/RESULTS.md has no <!-- bench:signaling --> anchor');
-    const after = md.indexOf('<!-- bench:', a + 1);
-    const extra = readNotes();
-    const out = md.slice(0, a) + '<!-- bench:signaling -->\n\n' + text + '\n' + (extra ? '\n' + extra + '\n' : '') + '\n' + (after >= 0 ? md.slice(after) : '');
-    writeFileSync(file + '.tmp', out);
-    execFileSync('mv', [file + '.tmp', file]);
+    const notes = readFileSync(path.join(ROOT, 'bench/signaling/NOTES.md'), 'utf8').trim();
+    writeResultsSection('<!-- bench:signaling -->', `\n${text}\n\n${notes}\n`);
     process.stderr.write('wrote bench/RESULTS.md (signaling section)\n');
-  }
-}
-
-/** bench/signaling/NOTES.md (hand-written reading of the figures) is appended under the table if present. */
-function readNotes(): string {
-  try {
-    return readFileSync(path.join(HERE, 'NOTES.md'), 'utf8').trim();
-  } catch {
-    return '';
   }
 }
 

@@ -12,6 +12,7 @@ import { register as iceGather } from './ice-gather.js';
 import { register as sendFile } from './send-file.js';
 import { register as recvFile } from './recv-file.js';
 import { register as sdp } from './sdp.js';
+import { register as load } from './load.js';
 
 export type Register = (program: Command) => Command;
 
@@ -28,4 +29,5 @@ export const commands: Register[] = [
   natProbe,
   turnCheck,
   iceGather,
+  load,
 ];

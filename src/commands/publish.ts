@@ -47,7 +47,8 @@ Exit codes: 0 sent (to the end, --duration, Ctrl-C, or until the receiver left),
         const target = peerTargetFrom(ctx, opts, {
           command: 'publish',
           example: 'rtc-cli publish --room demo testsrc',
-          manualLine: (line) => (ctx.out.json ? ctx.out.event({ event: 'manual-line', line }) : process.stdout.write(line + '\n')),
+          // With --json the line travels in the manual-offer/manual-answer event (docs/peer-signaling.md), as in send-file.
+          manualLine: (line) => void (ctx.out.json || process.stdout.write(line + '\n')),
           stdinBusy: opts.chat ? '--chat' : undefined,
         });
         if (target.manual) ctx.out.info('manual mode: copy the line printed below to the other side and paste its line here');
@@ -88,6 +89,8 @@ Exit codes: 0 sent (to the end, --duration, Ctrl-C, or until the receiver left),
               break;
             default:
               if (e.type === 'joined') spinner.text(`in room "${e.room}", waiting for a peer`);
+              // The peer's steps as NDJSON, as send-file/recv-file print them (joined, waiting-for-peer, manual-*, ...).
+              ctx.out.event({ event: e.type, ...e, type: undefined });
               ctx.out.debug(JSON.stringify(e));
           }
         };

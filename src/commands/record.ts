@@ -60,7 +60,8 @@ video for a .webm), 130 interrupted before anything was recorded.`,
         const target = peerTargetFrom(ctx, opts, {
           command: 'record',
           example: 'rtc-cli record --room demo out.webm',
-          manualLine: (line) => (ctx.out.json ? ctx.out.event({ event: 'manual-line', line }) : process.stdout.write(line + '\n')),
+          // With --json the line travels in the manual-offer/manual-answer event (docs/peer-signaling.md), as in send-file.
+          manualLine: (line) => void (ctx.out.json || process.stdout.write(line + '\n')),
           stdinBusy: opts.chat ? '--chat' : undefined,
         });
         if (target.manual) ctx.out.info('manual mode: copy the line printed below to the other side and paste its line here');
@@ -112,6 +113,8 @@ video for a .webm), 130 interrupted before anything was recorded.`,
               break;
             default:
               if (e.type === 'joined') spinner.text(`in room "${e.room}", waiting for a peer`);
+              // The peer's steps as NDJSON, as send-file/recv-file print them (joined, waiting-for-peer, manual-*, ...).
+              ctx.out.event({ event: e.type, ...e, type: undefined });
               ctx.out.debug(JSON.stringify(e));
           }
         };

@@ -38,6 +38,12 @@ interface ServeFlags {
   maxPendingTotal: number;
   logRate: number;
   authFailures: number;
+  redis?: string;
+  redisPrefix: string;
+  metricsPort?: number;
+  metricsHost: string;
+  metricsToken?: string;
+  drainTimeout: number;
 }
 
 /** `--allow-origin` (repeatable): each value checked and normalised as the browser sends it. */
@@ -84,6 +90,10 @@ function describeEvent(e: ServerEvent): string | undefined {
       return `peer ${e.id} from ${e.address}: too many wrong tokens, refused without checking`;
     case 'pending-limit':
       return `peer ${e.id}: unfinished messages passed --max-pending-total: closed`;
+    case 'store':
+      return e.message;
+    case 'store-reset':
+      return `peer ${e.id}: its rooms were lost while this instance was cut off from Redis; asked to reconnect`;
     case 'internal-error':
       return `internal error: ${e.message}`;
     default:
@@ -143,6 +153,16 @@ export function register(program: Command): Command {
         .default(10),
     )
     .addOption(new Option('--web-root <dir>', 'serve this directory at / instead of the bundled companion page'))
+    .addOption(new Option('--redis <url>', 'share rooms with other serve instances through Redis: redis://[:password@]host:6379[/db] or rediss:// (TLS); prefer the env var (the password)').env('RTC_REDIS_URL'))
+    .addOption(new Option('--redis-prefix <prefix>', 'prefix of every Redis key and channel (instances sharing rooms use the same one)').default('rtc:'))
+    .addOption(new Option('--metrics-port <port>', 'serve GET /metrics (Prometheus text) on this separate port (0 = any free port)').argParser(parseIntFlag('--metrics-port', 0, 65535)))
+    .addOption(new Option('--metrics-host <ip>', 'address of the metrics listener (it reveals load: keep it private)').default('127.0.0.1'))
+    .addOption(new Option('--metrics-token <secret>', 'scrapers must send Authorization: Bearer <secret> (prefer the env var)').env('RTC_METRICS_TOKEN'))
+    .addOption(
+      new Option('--drain-timeout <seconds>', 'on SIGTERM: how long to wait for clients to leave after telling them to reconnect')
+        .argParser(parseSecondsFlag('--drain-timeout', 0, 3600))
+        .default(10_000, '10'),
+    )
     .addOption(new Option('--stun-port <port>', 'also answer STUN Binding requests on this UDP port of --host (e.g. 3478), so a LAN needs no outside STUN server').argParser(parseIntFlag('--stun-port', 0, 65535)))
     .addOption(new Option('--stun-alt-host <ip>', 'a second local address: with it the STUN server answers RFC 5780 (nat-probe) on two addresses and two ports').argParser((v: string) => v))
     .addOption(new Option('--stun-alt-port <port>', 'the second STUN port for --stun-alt-host (default: --stun-port + 1)').argParser(parseIntFlag('--stun-alt-port', 0, 65535)))
@@ -152,12 +172,15 @@ export function register(program: Command): Command {
       `
 Peers connect to ws(s)://<host>:<port>/ws (the --signal value printed at start). Protocol: docs/signaling-protocol.md.
 With --json every event is one JSON line on stdout; the first is {"event":"listening","url",...,"signal",...}.
-Payloads and tokens are never logged. SIGINT/SIGTERM close every socket and exit 0.
+Payloads and tokens are never logged. SIGINT/SIGTERM drain: stop accepting, take every client out of its rooms,
+close its socket (1001: it reconnects at once, to another instance behind a load balancer), exit 0 (--drain-timeout).
+Several instances share rooms with --redis (README: Several instances); --metrics-port serves Prometheus metrics.
 
 Examples:
   rtc-cli serve                                  # http://127.0.0.1:3000, peers use the default --signal
   rtc-cli serve --host 0.0.0.0 --https           # phones on the LAN: open the printed https:// URL
-  RTC_TOKEN=s3cret rtc-cli serve --port 0 --json`,
+  RTC_TOKEN=s3cret rtc-cli serve --port 0 --json
+  RTC_REDIS_URL=redis://:pw@10.0.0.5:6379 rtc-cli serve --host 0.0.0.0 --metrics-port 9464`,
     )
     .action(
       action<ServeFlags>(async (ctx, opts) => {
@@ -199,7 +222,10 @@ Examples:
           maxPendingTotalBytes: opts.maxPendingTotal,
           logRate: opts.logRate,
           authFailuresPerMinute: opts.authFailures,
+          drainTimeoutMs: opts.drainTimeout,
           webRoot: opts.webRoot,
+          redis: opts.redis !== undefined ? { url: opts.redis, prefix: opts.redisPrefix } : undefined,
+          metrics: opts.metricsPort !== undefined ? { port: opts.metricsPort, host: opts.metricsHost, token: opts.metricsToken } : undefined,
           onEvent: log,
           signal: ctx.signal,
         }).catch(async (e: unknown) => {
@@ -221,11 +247,16 @@ Examples:
           allowOrigins: opts.allowOrigin ?? [],
           ...(tls ? { fingerprint256: tls.fingerprint256, certPath: tls.certPath, certGenerated: tls.generated } : {}),
           pid: process.pid,
+          ...(handle.redis ? { redis: handle.redis } : {}),
+          ...(handle.metrics ? { metrics: handle.metrics.url } : {}),
           ...(stun ? { stun: { url: `stun:${stun.addresses.primary.address}:${stun.addresses.primary.port}`, rfc5780: stun.addresses.rfc5780, addresses: stun.addresses.all } } : {}),
         };
         const loopback = /^(127\.|::1$|localhost$)/.test(server.host);
         if (!loopback && opts.token === undefined) {
           ctx.out.warn(`listening on ${server.host} without --token: anyone who can reach this port can join rooms and relay messages`);
+        }
+        if (handle.metrics && !/^(127\.|::1$|localhost$)/.test(opts.metricsHost) && opts.metricsToken === undefined) {
+          ctx.out.warn(`metrics on ${opts.metricsHost} without --metrics-token: anyone who can reach that port sees this server's load`);
         }
         if (ctx.out.json) {
           ctx.out.event(listening);
@@ -235,12 +266,17 @@ Examples:
           const stunLine = stun && p
             ? `STUN server: stun:${p.address}:${p.port}${stun.addresses.rfc5780 ? ` (RFC 5780, other address ${stun.addresses.other!.address}:${stun.addresses.other!.port}: rtc-cli nat-probe works against it)` : ''}`
             : undefined;
-          ctx.out.result(listening, () => humanListening(ctx, handle.urls, handle.signalUrls, opts, tls, stunLine));
+          const more = [
+            stunLine,
+            handle.redis && `Rooms shared through Redis ${handle.redis.url} (this instance: ${handle.redis.instance})`,
+            handle.metrics && `Metrics (Prometheus): ${handle.metrics.url}`,
+          ].filter((l): l is string => Boolean(l));
+          ctx.out.result(listening, () => humanListening(ctx, handle.urls, handle.signalUrls, opts, tls, more.join('\n') || undefined));
         }
         // Serve until SIGINT/SIGTERM (ctx.signal); startServe closes the server on the same signal.
         if (!ctx.signal.aborted) await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
         const stats = await server.stats();
-        await server.close();
+        await handle.close();
         await stun?.close();
         if (ctx.out.json) ctx.out.event({ event: 'stopped', ...stats });
         else ctx.out.info(`stopped: closed ${stats.connections} connection(s), relayed ${stats.messagesRelayed} message(s)`);

@@ -12,7 +12,17 @@ import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { interruptError, RtcError } from '../errors.js';
 import type { JoinResult, SignalingClientEvents, SignalingClientOptions } from './types.js';
-import { CLOSE_NORMAL, CLOSE_THROTTLED, CLOSE_UNAUTHORIZED, ROOM_NAME_RE, parseServerMessage, type ServerMessage, type WelcomeMsg } from './protocol.js';
+import {
+  CLOSE_GOING_AWAY,
+  CLOSE_NORMAL,
+  CLOSE_SERVICE_RESTART,
+  CLOSE_THROTTLED,
+  CLOSE_UNAUTHORIZED,
+  ROOM_NAME_RE,
+  parseServerMessage,
+  type ServerMessage,
+  type WelcomeMsg,
+} from './protocol.js';
 
 export type { JoinResult, SignalingClientEvents, SignalingClientOptions };
 
@@ -465,10 +475,12 @@ export class SignalingClient extends EventEmitter {
     if (lostRoom !== undefined) this.wantedRoom = lostRoom;
     this.state = 'reconnecting';
     this.emit('disconnected', why);
-    this.scheduleReconnect(0);
+    // A server that drains (1001) or restarts (1012) asks us to come back now (a load balancer sends us to another
+    // instance): no backoff for the first attempt, only a spread of up to 100 ms so its clients do not arrive at once.
+    this.scheduleReconnect(0, code === CLOSE_GOING_AWAY || code === CLOSE_SERVICE_RESTART);
   }
 
-  private scheduleReconnect(attempt: number): void {
+  private scheduleReconnect(attempt: number, now = false): void {
     if (this.state !== 'reconnecting') return;
     const max = this.opts.maxReconnectAttempts ?? Infinity;
     if (attempt >= max) {
@@ -483,7 +495,7 @@ export class SignalingClient extends EventEmitter {
     const cap = this.opts.backoffMaxMs ?? 5000;
     // Exponential backoff with jitter (half fixed, half random) so a restarted server is not hit by every client at once.
     const ceiling = Math.min(cap, initial * 2 ** attempt);
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    const delay = now ? Math.random() * 100 : ceiling / 2 + Math.random() * (ceiling / 2);
     this.reconnectTimer = setTimeout(() => void this.tryReconnect(attempt), delay);
   }
 
@@ -515,7 +527,7 @@ export class SignalingClient extends EventEmitter {
     const room = this.wantedRoom;
     if (room !== undefined) {
       try {
-        join = await this.doJoin(room);
+        join = await this.rejoin(room);
       } catch (e) {
         const err = e instanceof RtcError ? e : new RtcError('RTC_ERR_SIGNAL_CONNECT', String(e));
         if (err.code === 'RTC_ERR_SIGNAL_CONNECT' || err.code === 'RTC_ERR_TIMEOUT') {
@@ -535,6 +547,27 @@ export class SignalingClient extends EventEmitter {
       for (const t of queued) this.ws.send(t);
     }
     this.emit('reconnected', join);
+  }
+
+  /**
+   * Join again after a reconnect. `full` and `server-busy` are retried for up to 2 heartbeat intervals + 2 s: our old
+   * membership may still hold our place until the server notices the old connection is gone (its heartbeat, or a
+   * shared store sweeping a dead instance, both within 2 intervals), and a server that lost its shared store says
+   * `server-busy` until it is back.
+   */
+  private async rejoin(room: string): Promise<JoinResult> {
+    const deadline = Date.now() + 2 * (this.welcomeMsg.heartbeatMs || 10_000) + 2000;
+    const ws = this.ws;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        return await this.doJoin(room);
+      } catch (e) {
+        const busy = e instanceof RtcError && (e.code === 'RTC_ERR_ROOM_FULL' || (e.code === 'RTC_ERR_SIGNAL_REFUSED' && e.details?.code === 'server-busy'));
+        if (!busy || Date.now() + delay > deadline) throw e;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      if (this.state !== 'open' || this.ws !== ws) throw new RtcError('RTC_ERR_SIGNAL_CONNECT', 'the signaling connection dropped during the re-join');
+    }
   }
 
   private shutdown(err: RtcError | undefined): Promise<void> {

@@ -10,12 +10,16 @@ import { LogBudget, MessageRateLimiter } from './limiter.js';
 import { ReadTracker } from './backlog.js';
 import { FrameMeter } from './frame-meter.js';
 import type { ServerConfig, ServerEvent } from './options.js';
+import type { ServerMetrics } from './metrics.js';
 
 /** What a connection needs from its server: reporting, and counters shared by all connections. */
 export interface ConnectionHost {
   readonly config: ServerConfig;
   report(e: ServerEvent): void;
   readonly counters: { messagesIn: number; messagesRelayed: number; bytesIn: number; errorsSent: number };
+  readonly metrics: ServerMetrics;
+  /** close() has begun: no more joins. */
+  readonly draining: boolean;
 }
 
 /** Events that count against a connection's log budget: the ones a client can cause at message rate. */
@@ -99,18 +103,22 @@ export class Connection {
     this.running = false;
   }
 
-  /** Send one serialised message, unless the peer's unread backlog is full: then cut it off (its rooms get peer-left). */
-  send(text: string): void {
+  /**
+   * Send one serialised message, unless the peer's unread backlog is full: then cut it off (its rooms get peer-left).
+   * False if it was not written (closed, or cut off now).
+   */
+  send(text: string): boolean {
     const ws = this.ws;
-    if (this.closed || ws.readyState !== WebSocket.OPEN) return;
+    if (this.closed || ws.readyState !== WebSocket.OPEN) return false;
     this.reads.wrote(Buffer.byteLength(text));
     if (this.reads.backlog() > this.host.config.maxBufferedBytes) {
       this.cutOff();
-      return;
+      return false;
     }
     ws.send(text);
     const nonce = this.reads.ping(false);
     if (nonce) ws.ping(nonce);
+    return true;
   }
 
   sendMessage(m: ServerMessage): void {
@@ -119,6 +127,7 @@ export class Connection {
 
   sendError(code: SignalErrorCode, message: string, ref?: string, room?: string): void {
     this.host.counters.errorsSent++;
+    this.host.metrics.error(code);
     this.log(ref === undefined ? { event: 'refused', id: this.id, code } : { event: 'refused', id: this.id, code, ref });
     const m: ServerMessage = { type: 'error', code, message };
     if (ref !== undefined) m.ref = ref;
@@ -161,6 +170,7 @@ export class Connection {
   /** The peer does not read: rather than buffer without bound, drop it (its rooms get peer-left). */
   cutOff(): void {
     if (this.closed) return;
+    this.host.metrics.drop('slow-consumer');
     this.host.report({ event: 'slow-consumer', id: this.id, bufferedBytes: this.reads.backlog() });
     this.terminate();
   }

@@ -4,7 +4,7 @@
  * hears `peer-joined` / `peer-left`. Rooms themselves live in a RoomStore (rooms.ts); the wire format is protocol.ts.
  */
 import { CLOSE_THROTTLED, CLOSE_UNAUTHORIZED, SIGNALING_PROTOCOL_VERSION, encodeServerMessage, type ClientMessage } from './protocol.js';
-import type { RoomStore } from './rooms.js';
+import { StoreUnavailableError, type RoomStore } from './rooms.js';
 import type { TokenGate } from './auth.js';
 import type { Connection, ConnectionHost } from './connection.js';
 
@@ -15,12 +15,13 @@ export class Hub {
     private readonly host: ConnectionHost,
   ) {}
 
-  handle(conn: Connection, msg: ClientMessage): Promise<void> {
+  /** `receivedAt`: wallNow() when the message arrived (relay latency is measured from there). */
+  handle(conn: Connection, msg: ClientMessage, receivedAt: number): Promise<void> {
     switch (msg.type) {
       case 'join':
         return this.join(conn, msg.room, msg.token);
       case 'relay':
-        return this.relay(conn, msg.data, msg.to, msg.room);
+        return this.relay(conn, msg.data, msg.to, msg.room, receivedAt);
       case 'leave':
         return this.leave(conn, msg.room);
       case 'ping':
@@ -36,7 +37,7 @@ export class Hub {
 
   /** The store removed a peer on its own (a shared store's expired presence): its room-mates get peer-left. */
   async peerGone(room: string, peer: string, remaining: readonly string[]): Promise<void> {
-    await this.store.deliver(remaining, encodeServerMessage({ type: 'peer-left', room, id: peer }));
+    await this.store.deliver(room, remaining, encodeServerMessage({ type: 'peer-left', room, id: peer }));
     this.host.report({ event: 'leave', id: peer, room, reason: 'disconnect' });
   }
 
@@ -61,6 +62,10 @@ export class Hub {
 
   private async join(conn: Connection, room: string, token: string | undefined): Promise<void> {
     if (!this.authorise(conn, room, token)) return;
+    if (this.host.draining) {
+      conn.sendError('server-busy', 'this server instance is shutting down; reconnect (to another instance) and join there', 'join', room);
+      return;
+    }
     if (conn.rooms.has(room)) {
       conn.sendError('already-joined', `already in room "${room}"`, 'join', room);
       return;
@@ -71,7 +76,15 @@ export class Hub {
       return;
     }
     const size = this.host.config.roomSize;
-    const outcome = await this.store.join(room, conn.id, size);
+    let outcome: Awaited<ReturnType<RoomStore['join']>>;
+    try {
+      outcome = await this.store.join(room, conn.id, size);
+    } catch (e) {
+      if (!(e instanceof StoreUnavailableError)) throw e;
+      // Nothing changed: the client may simply try again (the Node client does, after a reconnect).
+      conn.sendError('server-busy', 'the shared room store cannot be reached right now; try again in a moment', 'join', room);
+      return;
+    }
     if (!outcome.ok) {
       conn.log({ event: 'full', id: conn.id, room });
       conn.sendMessage({ type: 'full', room, size });
@@ -80,7 +93,7 @@ export class Hub {
     // Joined from here on (a disconnect queued behind this task finds the room in conn.rooms and leaves it).
     conn.joined(room);
     conn.sendMessage({ type: 'joined', v: SIGNALING_PROTOCOL_VERSION, room, id: conn.id, peers: outcome.peers, size });
-    await this.store.deliver(outcome.peers, encodeServerMessage({ type: 'peer-joined', room, id: conn.id }));
+    await this.store.deliver(room, outcome.peers, encodeServerMessage({ type: 'peer-joined', room, id: conn.id }));
     conn.log({ event: 'join', id: conn.id, room, peers: outcome.peers.length + 1 });
   }
 
@@ -96,13 +109,17 @@ export class Hub {
     return undefined;
   }
 
-  private async relay(conn: Connection, data: unknown, to: string | undefined, roomName: string | undefined): Promise<void> {
+  private async relay(conn: Connection, data: unknown, to: string | undefined, roomName: string | undefined, receivedAt: number): Promise<void> {
     const room = this.pickRoom(conn, roomName, 'relay');
-    if (room === undefined) return;
+    if (room === undefined) {
+      this.host.metrics.drop('not-joined');
+      return;
+    }
     const members = await this.store.members(room);
     let recipients: string[];
     if (to !== undefined) {
       if (to === conn.id || !members.includes(to)) {
+        this.host.metrics.drop('unknown-peer');
         conn.sendError('unknown-peer', `no peer "${to.slice(0, 64)}" in room "${room}"`, 'relay', room);
         return;
       }
@@ -112,7 +129,13 @@ export class Hub {
     }
     if (recipients.length === 0) return;
     this.host.counters.messagesRelayed += recipients.length;
-    await this.store.deliver(recipients, encodeServerMessage({ type: 'relay', room, from: conn.id, data }));
+    const undelivered = await this.store.deliver(room, recipients, encodeServerMessage({ type: 'relay', room, from: conn.id, data }), receivedAt);
+    if (undelivered.length === 0) return;
+    // Never a silent loss: the sender hears that (and to how many) the message did not go.
+    this.host.counters.messagesRelayed -= undelivered.length;
+    this.host.metrics.drop('undeliverable', undelivered.length);
+    const whom = to !== undefined ? `peer "${to}"` : `${undelivered.length} of ${recipients.length} peer(s)`;
+    conn.sendError('undeliverable', `the relay could not be delivered to ${whom}: another server instance cannot be reached right now; send it again later`, 'relay', room);
   }
 
   private async leave(conn: Connection, roomName: string | undefined): Promise<void> {
@@ -126,7 +149,7 @@ export class Hub {
     conn.rooms.delete(room);
     const remaining = await this.store.leave(room, conn.id);
     if (remaining === undefined) return;
-    await this.store.deliver(remaining, encodeServerMessage({ type: 'peer-left', room, id: conn.id }));
+    await this.store.deliver(room, remaining, encodeServerMessage({ type: 'peer-left', room, id: conn.id }));
     conn.log({ event: 'leave', id: conn.id, room, reason });
   }
 }

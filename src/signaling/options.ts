@@ -51,6 +51,8 @@ export interface SignalingServerOptions {
   allowOrigins?: string[];
   /** Directory served at `/`. Default: src/web of the package. `null` serves only the built-in placeholder. */
   webRoot?: string | null;
+  /** close() waits this long for clients to leave (after telling them to reconnect), then cuts them off. Default 10000. */
+  drainTimeoutMs?: number;
   /** Where rooms live. Default: a MemoryRoomStore. Called once with what the server offers a store (rooms.ts RoomStoreHost). */
   roomStore?: (host: RoomStoreHost) => RoomStore;
   /** Called for every loggable event (see ServerEvent). */
@@ -75,6 +77,8 @@ export type ServerEvent =
   | { event: 'server-full'; address: string; suppressed?: number }
   | { event: 'address-full'; address: string; suppressed?: number }
   | { event: 'forbidden'; address: string; reason: 'origin' | 'host'; value: string; suppressed?: number }
+  | { event: 'store-reset'; id: string }
+  | { event: 'store'; state: 'ok' | 'degraded'; message: string }
   | { event: 'internal-error'; id?: string; message: string };
 
 export interface SignalingStats {
@@ -106,6 +110,7 @@ export const DEFAULTS = {
   maxPendingTotalBytes: 32 * 1024 * 1024,
   logRate: 1,
   authFailuresPerMinute: 10,
+  drainTimeoutMs: 10_000,
 } as const;
 
 /** The package's src/web: ../../src/web from both src/signaling/ (tsx) and dist/signaling/ (compiled). */
@@ -139,6 +144,7 @@ export function resolveOptions(o: SignalingServerOptions): ServerConfig {
     maxPendingTotalBytes: o.maxPendingTotalBytes ?? DEFAULTS.maxPendingTotalBytes,
     logRate: o.logRate ?? DEFAULTS.logRate,
     authFailuresPerMinute: o.authFailuresPerMinute ?? DEFAULTS.authFailuresPerMinute,
+    drainTimeoutMs: o.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
     allowOrigins: (o.allowOrigins ?? []).map(parseAllowedOrigin),
     webRoot: o.webRoot === undefined ? defaultWebRoot() : o.webRoot,
   };
@@ -162,6 +168,7 @@ function validateOptions(o: SignalingServerOptions): void {
   int('maxPendingTotalBytes', o.maxPendingTotalBytes, 1024, 64 * 1024 * 1024 * 1024);
   int('logRate', o.logRate, 1, 1_000_000);
   int('authFailuresPerMinute', o.authFailuresPerMinute, 1, 1_000_000);
+  int('drainTimeoutMs', o.drainTimeoutMs, 0, 3_600_000);
   if (o.maxPendingBytes !== undefined && o.maxPendingBytes < (o.maxMessageBytes ?? DEFAULTS.maxMessageBytes)) {
     throw new RtcError('RTC_ERR_USAGE', `maxPendingBytes (${o.maxPendingBytes}) must be at least maxMessageBytes (${o.maxMessageBytes ?? DEFAULTS.maxMessageBytes})`);
   }

@@ -22,6 +22,8 @@ export const CLOSE_NORMAL = 1000;
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_POLICY = 1008;
 export const CLOSE_TOO_BIG = 1009;
+/** IANA WebSocket close code registry: Service Restart. The client should reconnect (and join again). */
+export const CLOSE_SERVICE_RESTART = 1012;
 export const CLOSE_TRY_AGAIN = 1013;
 /** Wrong or missing token (401 in spirit). */
 export const CLOSE_UNAUTHORIZED = 4401;
@@ -57,6 +59,7 @@ export const SIGNAL_ERROR_CODES = [
   'too-many-connections',
   'throttled',
   'server-busy',
+  'undeliverable',
 ] as const;
 export type SignalErrorCode = (typeof SIGNAL_ERROR_CODES)[number];
 

@@ -21,8 +21,12 @@ export interface RoomCounts {
   peers: number;
 }
 
-/** Hands a serialised server message to a peer connected to this process; false if no such peer is here. */
-export type LocalDelivery = (peer: string, text: string) => boolean;
+/**
+ * Hands a serialised server message to a peer connected to this process; false if no such peer is here. `sentAt`
+ * (wallNow() when the first instance received the relay) feeds the relay latency histogram; `remote`: it came from
+ * another instance.
+ */
+export type LocalDelivery = (peer: string, text: string, sentAt?: number, remote?: boolean) => boolean;
 
 /** What the server gives a store it creates (SignalingServerOptions.roomStore). */
 export interface RoomStoreHost {
@@ -32,6 +36,36 @@ export interface RoomStoreHost {
    * refreshing its presence). The server then tells `remaining` (peer-left), as for any other leave.
    */
   peerGone(room: string, peer: string, remaining: readonly string[]): void;
+  /**
+   * For a shared store: these peers, connected here, lost their memberships without being told (this instance was
+   * declared dead by the others while it was cut off from the store). The server closes their connections so they
+   * reconnect and join again, which tells everyone the truth.
+   */
+  resetPeers(peers: readonly string[]): void;
+  /** For a shared store: it lost or regained the store (logged as a `store` event). */
+  stateChanged(state: StoreHealth['state'], message: string): void;
+}
+
+/** How the store is doing, for /healthz and /metrics. */
+export interface StoreHealth {
+  kind: 'memory' | 'redis';
+  /** `degraded`: the shared store is unreachable; local rooms keep working, joins and cross-instance relays fail. */
+  state: 'ok' | 'degraded';
+  /** Redis: this instance's id, the last round-trip time, reconnect attempts since the last loss. */
+  instance?: string;
+  rttMs?: number;
+  reconnects?: number;
+}
+
+/**
+ * Thrown by a store that cannot do what was asked right now (a shared store it cannot reach). The server answers the
+ * client `server-busy` (try again later); nothing was changed.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
 }
 
 export interface RoomStore {
@@ -45,11 +79,19 @@ export interface RoomStore {
   leave(room: string, peer: string): Promise<string[] | undefined>;
   /** The members of `room`, oldest first (empty if there is no such room). Read-only: callers never change it. */
   members(room: string): Promise<readonly string[]>;
-  /** Hand `text` to each of `peers`, wherever it is connected, in the order of calls for any one peer. */
-  deliver(peers: readonly string[], text: string): Promise<void>;
+  /**
+   * Hand `text` to each of `peers` (members of `room`), wherever it is connected, in the order of calls for any one
+   * peer. Resolves with the peers it could not hand the text to (a shared store that cannot reach their instance), so
+   * the sender can be told: never a silent loss.
+   */
+  deliver(room: string, peers: readonly string[], text: string, sentAt?: number): Promise<readonly string[]>;
+  /** Rooms and memberships: for a shared store, over all instances (this instance's own view if it cannot ask). */
   counts(): Promise<RoomCounts>;
+  health(): StoreHealth;
   close(): Promise<void>;
 }
+
+const NONE: readonly string[] = Object.freeze([]);
 
 /**
  * Rooms in this process's memory: each room is its member list in join order. `members` hands out that list itself
@@ -84,9 +126,14 @@ export class MemoryRoomStore implements RoomStore {
     return Promise.resolve(this.rooms.get(room) ?? []);
   }
 
-  deliver(peers: readonly string[], text: string): Promise<void> {
-    for (const p of peers) this.local(p, text);
-    return Promise.resolve();
+  deliver(_room: string, peers: readonly string[], text: string, sentAt?: number): Promise<readonly string[]> {
+    // A peer that is not connected here any more is leaving (its disconnect is queued): as before, nothing to report.
+    for (const p of peers) this.local(p, text, sentAt, false);
+    return Promise.resolve(NONE);
+  }
+
+  health(): StoreHealth {
+    return { kind: 'memory', state: 'ok' };
   }
 
   counts(): Promise<RoomCounts> {

@@ -7,13 +7,18 @@ import net from 'node:net';
 import { stat } from 'node:fs/promises';
 import { RtcError } from '../errors.js';
 import { ensureSelfSignedCert, loadCertificate, type TlsMaterial } from './cert.js';
-import { startSignalingServer, type SignalingServer, type SignalingServerOptions } from './server.js';
+import { DEFAULTS, startSignalingServer, type SignalingServer, type SignalingServerOptions } from './server.js';
 import { SIGNALING_PATH } from './types.js';
 import { bracket, reachableAddresses } from './origin.js';
+import type { MetricsOptions, MetricsServer } from './prometheus.js';
 
 export { reachableAddresses };
 
 export interface ServeOptions extends Omit<SignalingServerOptions, 'https'> {
+  /** Share rooms with other instances through Redis (src/signaling/redis-store.ts, loaded only then). */
+  redis?: { url: string; prefix?: string };
+  /** Serve GET /metrics (Prometheus text) on a separate listener (src/signaling/prometheus.ts, loaded only then). */
+  metrics?: MetricsOptions;
   /** Serve HTTPS/WSS. With certPath/keyPath: that pair; without: the generated self-signed certificate. */
   https?: boolean;
   certPath?: string;
@@ -29,9 +34,18 @@ export interface ServeHandle {
   /** The matching `--signal` values. */
   signalUrls: string[];
   tls?: Pick<TlsMaterial, 'fingerprint256' | 'certPath' | 'keyPath' | 'generated' | 'validTo' | 'dnsNames' | 'ipAddresses'>;
+  /** With `redis`: the URL without its password, and this instance's id. */
+  redis?: { url: string; instance: string };
+  /** With `metrics`: where /metrics is served. */
+  metrics?: MetricsServer;
+  /** Drain and stop everything started here (server, metrics listener, Redis connections). */
+  close(): Promise<void>;
 }
 
-/** Start `serve`. Rejects RTC_ERR_BAD_ADDRESS, RTC_ERR_USAGE, RTC_ERR_CERT, RTC_ERR_FILE_*, RTC_ERR_WRITE, RTC_ERR_LISTEN. */
+/**
+ * Start `serve`. Rejects RTC_ERR_BAD_ADDRESS, RTC_ERR_USAGE, RTC_ERR_BAD_URL, RTC_ERR_CERT, RTC_ERR_FILE_*, RTC_ERR_WRITE,
+ * RTC_ERR_LISTEN, RTC_ERR_REDIS; nothing is left running when it rejects.
+ */
 export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
   const host = opts.host ?? '127.0.0.1';
   if (host !== 'localhost' && net.isIP(host) === 0) {
@@ -52,7 +66,33 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
   if (opts.certPath !== undefined && opts.keyPath !== undefined) tls = await loadCertificate(opts.certPath, opts.keyPath);
   else if (opts.https) tls = await ensureSelfSignedCert({ dir: opts.configDir });
 
-  const server = await startSignalingServer({ ...opts, host, https: tls ? { cert: tls.cert, key: tls.key } : undefined });
+  const { redis: redisOpts, metrics: metricsOpts, ...serverOpts } = opts;
+  let store: import('./redis-store.js').RedisRoomStore | undefined;
+  if (redisOpts) {
+    const { RedisRoomStore } = await import('./redis-store.js');
+    store = await RedisRoomStore.connect({ url: redisOpts.url, prefix: redisOpts.prefix, heartbeatMs: opts.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs });
+  }
+  let server: SignalingServer;
+  try {
+    server = await startSignalingServer({
+      ...serverOpts,
+      host,
+      https: tls ? { cert: tls.cert, key: tls.key } : undefined,
+      ...(store ? { roomStore: (h) => store.attach(h) } : {}),
+    });
+  } catch (e) {
+    await store?.close();
+    throw e;
+  }
+  let metrics: MetricsServer | undefined;
+  if (metricsOpts) {
+    const { startMetricsServer } = await import('./prometheus.js');
+    metrics = await startMetricsServer(server, metricsOpts).catch(async (e: unknown) => {
+      await server.close();
+      throw e;
+    });
+  }
+  if (store) store.rttSink = server.metrics.storeRtt;
   const scheme = tls ? 'https' : 'http';
   const wsScheme = tls ? 'wss' : 'ws';
   const addrs = reachableAddresses(host);
@@ -62,6 +102,12 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
     server,
     urls,
     signalUrls,
+    redis: store && { url: store.url, instance: store.instanceId },
+    metrics,
+    async close() {
+      await server.close();
+      await metrics?.close();
+    },
     tls: tls && {
       fingerprint256: tls.fingerprint256,
       certPath: tls.certPath,

@@ -21,20 +21,22 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { RtcError } from '../errors.js';
 import { SIGNALING_PATH } from './types.js';
-import { CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TRY_AGAIN, SIGNALING_PROTOCOL_VERSION, encodeServerMessage, parseClientMessage, type SignalErrorCode } from './protocol.js';
+import { CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN, SIGNALING_PROTOCOL_VERSION, encodeServerMessage, parseClientMessage, type SignalErrorCode } from './protocol.js';
 import { resolveOptions, type ServerConfig, type ServerEvent, type SignalingServerOptions, type SignalingStats } from './options.js';
 import { OriginPolicy, bracket } from './origin.js';
 import { createHttpHandler } from './static-files.js';
 import { AddressCounter, LogBudget, addressKey } from './limiter.js';
 import { PendingBudget } from './frame-meter.js';
 import { TokenGate } from './auth.js';
-import { MemoryRoomStore, type RoomStore } from './rooms.js';
+import { MemoryRoomStore, type RoomStore, type RoomStoreHost, type StoreHealth } from './rooms.js';
+import { ServerMetrics, wallNow, type DropReason } from './metrics.js';
 import { Hub } from './hub.js';
 import { Connection, type ConnectionHost } from './connection.js';
 
 export { DEFAULTS, defaultWebRoot, type RateLimit, type ServerEvent, type SignalingServerOptions, type SignalingStats } from './options.js';
 export { contentTypeFor } from './static-files.js';
-export type { RoomStore, RoomStoreHost } from './rooms.js';
+export type { RoomStore, RoomStoreHost, StoreHealth } from './rooms.js';
+export type { ServerMetrics } from './metrics.js';
 
 export interface SignalingServer {
   /** URL of the page (http(s)://host:port/). For a wildcard host this uses 127.0.0.1 / [::1]. */
@@ -45,9 +47,18 @@ export interface SignalingServer {
   readonly host: string;
   readonly https: boolean;
   stats(): Promise<SignalingStats>;
+  /** Counters and histograms for /metrics (src/signaling/prometheus.ts). */
+  readonly metrics: ServerMetrics;
+  readonly counters: Readonly<{ messagesIn: number; messagesRelayed: number; bytesIn: number; errorsSent: number }>;
+  /** `ok`, `degraded` (the shared room store is unreachable) or `draining` (close() has begun). */
+  health(): { status: 'ok' | 'degraded' | 'draining'; store: StoreHealth };
   on(event: 'event', fn: (e: ServerEvent) => void): this;
   off(event: 'event', fn: (e: ServerEvent) => void): this;
-  /** Close every socket (1001 going away), stop listening. Idempotent. */
+  /**
+   * Drain and stop (idempotent): stop accepting, take every connection out of its rooms (its room-mates get
+   * peer-left, and its place is free for its re-join elsewhere), close every socket with 1001 (clients reconnect at
+   * once), and resolve once they are all gone or after `drainTimeoutMs`.
+   */
   close(): Promise<void>;
 }
 
@@ -80,6 +91,7 @@ class Server extends EventEmitter implements SignalingServer, ConnectionHost {
   readonly host: string;
   readonly https: boolean;
   readonly counters = { messagesIn: 0, messagesRelayed: 0, bytesIn: 0, errorsSent: 0 };
+  readonly metrics = new ServerMetrics();
 
   private readonly http: HttpServer;
   private readonly wss: WebSocketServer;
@@ -103,15 +115,24 @@ class Server extends EventEmitter implements SignalingServer, ConnectionHost {
     this.gate = new TokenGate(config.token, config.authFailuresPerMinute);
     this.perAddress = new AddressCounter(config.maxConnectionsPerAddress);
     this.pending = new PendingBudget(config.maxPendingTotalBytes);
-    const deliverLocal = (peer: string, text: string): boolean => {
+    const deliverLocal = (peer: string, text: string, sentAt?: number, remote?: boolean): boolean => {
       const c = this.conns.get(peer);
-      c?.send(text);
-      return c !== undefined;
+      if (!c?.send(text)) {
+        this.metrics.drop('recipient-gone');
+        return false;
+      }
+      if (sentAt !== undefined) this.metrics.delivered(sentAt, remote === true);
+      return true;
     };
     const peerGone = (room: string, peer: string, remaining: readonly string[]): void => {
       this.hub.peerGone(room, peer, remaining).catch((e: unknown) => this.report({ event: 'internal-error', message: `room store: ${e instanceof Error ? e.message : String(e)}` }));
     };
-    const storeHost = { deliverLocal, peerGone };
+    const storeHost: RoomStoreHost = {
+      deliverLocal,
+      peerGone,
+      resetPeers: (peers) => this.resetPeers(peers),
+      stateChanged: (state, message) => this.report({ event: 'store', state, message }),
+    };
     this.store = config.roomStore?.(storeHost) ?? new MemoryRoomStore(deliverLocal);
     this.hub = new Hub(this.store, this.gate, this);
     this.http = this.createHttp();
@@ -139,7 +160,10 @@ class Server extends EventEmitter implements SignalingServer, ConnectionHost {
       webRoot: this.config.webRoot,
       policy: () => this.policy,
       fallbackHost: () => `${hostForUrl(this.host)}:${this.port}`,
-      health: async () => ({ v: SIGNALING_PROTOCOL_VERSION, ...(await this.stats()) }),
+      health: async () => {
+        const h = this.health();
+        return { ok: h.status === 'ok', status: h.status, v: SIGNALING_PROTOCOL_VERSION, ...(await this.stats()), store: h.store };
+      },
       onForbiddenHost: (req, host) => this.reportGlobal({ event: 'forbidden', address: req.socket.remoteAddress ?? '?', reason: 'host', value: host.slice(0, 200) }),
     });
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -212,6 +236,26 @@ class Server extends EventEmitter implements SignalingServer, ConnectionHost {
     });
   }
 
+  get draining(): boolean {
+    return this.closing !== undefined;
+  }
+
+  health(): { status: 'ok' | 'degraded' | 'draining'; store: StoreHealth } {
+    const store = this.store.health();
+    return { status: this.closing ? 'draining' : store.state === 'ok' ? 'ok' : 'degraded', store };
+  }
+
+  /** The store forgot these peers' memberships (see RoomStoreHost.resetPeers): make them reconnect and join again. */
+  private resetPeers(peers: readonly string[]): void {
+    for (const id of peers) {
+      const c = this.conns.get(id);
+      if (!c) continue;
+      c.rooms.clear();
+      this.report({ event: 'store-reset', id });
+      c.close(CLOSE_SERVICE_RESTART, 'rejoin');
+    }
+  }
+
   async stats(): Promise<SignalingStats> {
     const counts = await this.store.counts();
     return {
@@ -231,16 +275,35 @@ class Server extends EventEmitter implements SignalingServer, ConnectionHost {
 
   private async doClose(): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
+    // Stop accepting: a load balancer's next connection attempt fails at once and goes to another instance.
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    const bound = this.config.drainTimeoutMs;
+    const started = Date.now();
+    // Leave every room first (behind any message still being handled), so that the client's re-join on another
+    // instance finds its place free and its room-mates hear peer-left at once; then the close frame (1001) tells it
+    // to reconnect.
+    const left = [...this.conns.values()].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          const queued = c.enqueue(
+            async () => {
+              await this.hub.disconnect(c);
+              resolve();
+            },
+            () => resolve(),
+            true,
+          );
+          if (!queued) resolve();
+        }),
+    );
+    await raceTimeout(Promise.all(left), bound);
     const waits: Promise<void>[] = [];
     for (const c of this.conns.values()) {
       waits.push(new Promise<void>((resolve) => c.ws.once('close', () => resolve())));
-      c.close(CLOSE_GOING_AWAY, 'server shutting down');
+      c.close(CLOSE_GOING_AWAY, 'server shutting down', Math.max(0, bound - (Date.now() - started)) + 100);
     }
-    // Peers get 2 s to answer the close handshake (RFC 6455 §7.1.1); then we cut them off.
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(waits), new Promise<void>((r) => (timer = setTimeout(r, 2000)))]);
-    clearTimeout(timer);
+    // Peers get until the drain bound to answer the close handshake (RFC 6455 §7.1.1); then we cut them off.
+    await raceTimeout(Promise.all(waits), Math.max(0, bound - (Date.now() - started)));
     for (const c of this.conns.values()) c.terminate();
     this.http.closeAllConnections();
     await closed;
@@ -306,6 +369,7 @@ class Server extends EventEmitter implements SignalingServer, ConnectionHost {
     }
     const conn = new Connection(ws, address, key, this, this.gate.required);
     this.conns.set(conn.id, conn);
+    this.metrics.connectionsTotal++;
     this.report({ event: 'connection', id: conn.id, address });
     socket.on('data', (chunk: Buffer) => this.metered(conn, chunk, socket));
     ws.on('pong', (data: Buffer) => conn.onPong(data));
@@ -350,22 +414,29 @@ class Server extends EventEmitter implements SignalingServer, ConnectionHost {
     this.counters.bytesIn += buf.length;
     const rate = conn.rate.check();
     if (rate !== 'accept') {
+      this.metrics.drop('rate-limited');
       const { perSecond, burst } = this.config.rateLimit;
       if (rate === 'drop-and-tell') conn.sendError('rate-limited', `more than ${perSecond} messages/s (burst ${burst}); message dropped`);
       if (rate === 'cut-off') conn.close(CLOSE_POLICY, 'rate limit exceeded');
       return;
     }
-    if (isBinary) return conn.sendError('bad-message', 'binary frames are not part of the protocol; send JSON text');
+    if (isBinary) return this.refuse(conn, 'invalid', 'bad-message', 'binary frames are not part of the protocol; send JSON text');
     if (buf.length > this.config.maxMessageBytes) {
-      return conn.sendError('too-large', `message of ${buf.length} bytes exceeds the limit of ${this.config.maxMessageBytes}`);
+      return this.refuse(conn, 'too-large', 'too-large', `message of ${buf.length} bytes exceeds the limit of ${this.config.maxMessageBytes}`);
     }
+    const receivedAt = wallNow();
     const parsed = parseClientMessage(buf.toString('utf8'));
-    if (!parsed.ok) return conn.sendError(parsed.code, parsed.message, parsed.ref);
+    if (!parsed.ok) return this.refuse(conn, 'invalid', parsed.code, parsed.message, parsed.ref);
     const queued = conn.enqueue(
-      () => this.hub.handle(conn, parsed.msg),
+      () => this.hub.handle(conn, parsed.msg, receivedAt),
       (e) => this.taskFailed(conn, e),
     );
-    if (!queued) conn.sendError('server-busy', 'too many messages waiting on this connection; message dropped', parsed.msg.type);
+    if (!queued) this.refuse(conn, 'queue-full', 'server-busy', 'too many messages waiting on this connection; message dropped', parsed.msg.type);
+  }
+
+  private refuse(conn: Connection, reason: DropReason, code: SignalErrorCode, message: string, ref?: string): void {
+    this.metrics.drop(reason);
+    conn.sendError(code, message, ref);
   }
 
   /** Defence in depth: a bug in a handler answers one error, it never takes the server down. */
@@ -404,6 +475,13 @@ class Server extends EventEmitter implements SignalingServer, ConnectionHost {
       }
     }
   }
+}
+
+/** Wait for `p`, at most `ms`. */
+async function raceTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
 
 function listenError(e: NodeJS.ErrnoException, host: string, port: number): RtcError {

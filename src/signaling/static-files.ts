@@ -12,6 +12,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { SIGNALING_PATH } from './types.js';
 import type { OriginPolicy } from './origin.js';
+import { VENDOR_PREFIX, vendorFile } from './page-vendor.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -81,7 +82,7 @@ export interface HttpHandlerOptions {
   policy: () => OriginPolicy;
   /** `host:port` to name in connect-src when a request has no Host header (HTTP/1.0). */
   fallbackHost: () => string;
-  /** The /healthz body (without `ok`). */
+  /** The /healthz body (`ok` defaults to true; `ok: false` answers 503 so load balancers route elsewhere). */
   health: () => Promise<Record<string, unknown>>;
   /** A refused Host, for the log. */
   onForbiddenHost: (req: IncomingMessage, host: string) => void;
@@ -111,14 +112,24 @@ export function createHttpHandler(o: HttpHandlerOptions): (req: IncomingMessage,
       return text(res, 400, 'bad request\n');
     }
     if (pathname === '/healthz') {
-      const body = JSON.stringify({ ok: true, ...(await o.health()) });
-      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+      const health = { ok: true, ...(await o.health()) };
+      const body = JSON.stringify(health);
+      res.writeHead(health.ok === false ? 503 : 200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
     if (pathname === SIGNALING_PATH) return text(res, 426, 'this is the WebSocket signaling endpoint\n', { Upgrade: 'websocket' });
+    if (pathname.startsWith(VENDOR_PREFIX)) return serveVendor(req, res, pathname);
     await serveFile(req, res, o.webRoot, pathname);
   };
+}
+
+/** The page's modules from installed packages (page-vendor.ts), whatever --web-root says. */
+async function serveVendor(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+  const body = await vendorFile(pathname);
+  if (body === undefined) return text(res, 404, 'not found\n');
+  res.writeHead(200, { 'Content-Type': CONTENT_TYPES['.js'], 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache' });
+  res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 async function serveFile(req: IncomingMessage, res: ServerResponse, webRoot: string | null, pathname: string): Promise<void> {

@@ -157,6 +157,12 @@ describe('every command, run from the installed rtc-cli', () => {
     expect(await page.text()).toContain(title);
     const app = await fetch(`http://127.0.0.1:${serve.port}/app.js`);
     expect(app.status).toBe(200);
+    // Every module the page loads, followed through its imports: the page's own, and the noble modules and word list
+    // serve hands it under /vendor/ from the installed dependencies (src/signaling/page-vendor.ts).
+    const loaded = await crawlModules(`http://127.0.0.1:${serve.port}/app.js`);
+    for (const must of ['/files/section.js', '/auth/spake2.js', '/vendor/noble-curves/esm/nist.js', '/vendor/noble-hashes/esm/scrypt.js', '/vendor/rtc-cli/wordlist.js']) {
+      expect(loaded, must).toContain(must);
+    }
     const health = await fetch(`http://127.0.0.1:${serve.port}/healthz`);
     expect(health.status).toBe(200);
     expect(health.headers.get('content-type')).toMatch(/json/);
@@ -239,3 +245,25 @@ describe('every command, run from the installed rtc-cli', () => {
     expect((JSON.parse(ig.stdout) as { candidates: Array<{ type: string }> }).candidates.map((c) => c.type)).toContain('relay');
   });
 });
+
+/** Fetch an ES module and, recursively, every static import of it; every one must be served as JavaScript. */
+async function crawlModules(entry: string): Promise<string[]> {
+  const seen = new Set<string>();
+  const todo = [entry];
+  while (todo.length > 0) {
+    const url = todo.pop()!;
+    if (seen.has(url)) continue;
+    seen.add(url);
+    const res = await fetch(url);
+    expect(res.status, url).toBe(200);
+    expect(res.headers.get('content-type'), url).toMatch(/javascript/);
+    const body = await res.text();
+    for (const m of body.matchAll(/(?:^|[;\s])(?:import|export)\s*(?:[\w*{}\s,$]*?\sfrom\s*)?['"]([^'"]+)['"]/g)) {
+      const spec = m[1]!;
+      // A browser cannot resolve a bare specifier without an import map (which the page's CSP forbids).
+      expect(spec, `${url} imports ${spec}`).toMatch(/^\.{0,2}\//);
+      todo.push(new URL(spec, url).href);
+    }
+  }
+  return [...seen].map((u) => new URL(u).pathname);
+}

@@ -253,7 +253,7 @@ describe('publish → record between two bins on loopback', () => {
 describe('publish → record with no server (--signal manual)', () => {
   it('pipes the one-line offer and answer between the two bins and records a decodable file', async () => {
     const out = join(dir, 'manual.webm');
-    // publish offers (human mode: the offer line is alone on stdout); record answers (--json: a manual-line event).
+    // publish offers (human mode: the offer line is alone on stdout); record answers (--json: a manual-answer event).
     const pub = spawnCli(['publish', 'testsrc', '--manual', '--loop', '--duration', '8', '--ice-address', '127.0.0.1']);
     const rec = spawnCli(['record', out, '--signal', 'manual', '--duration', '2', '--ice-address', '127.0.0.1', '--json']);
     let offer: string | undefined;
@@ -271,7 +271,7 @@ describe('publish → record with no server (--signal manual)', () => {
     rec.stdout.on('data', (d: Buffer) => {
       rBuf += d.toString();
       for (const line of rBuf.split('\n')) {
-        if (answer === undefined && line.includes('"manual-line"')) {
+        if (answer === undefined && line.includes('"manual-answer"')) {
           answer = (JSON.parse(line) as { line: string }).line;
           pub.stdin.write(answer + '\n');
         }

@@ -54,8 +54,8 @@ export function roomStoreContract(name: string, make: (deliverLocal: LocalDelive
     it('deliver hands each text to each peer, in call order', async () => {
       const s = await make(local);
       delivered.length = 0;
-      await s.deliver(['a', 'b'], 'one');
-      await s.deliver(['b'], 'two');
+      expect(await s.deliver('r', ['a', 'b'], 'one')).toEqual([]);
+      expect(await s.deliver('r', ['b'], 'two')).toEqual([]);
       expect(delivered).toEqual([
         ['a', 'one'],
         ['b', 'one'],

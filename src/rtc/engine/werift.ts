@@ -7,6 +7,7 @@ import { RtcError } from '../../errors.js';
 import { deferred } from '../deferred.js';
 import type { IceConfig } from '../ice-config.js';
 import { createPeerConnection, describeSelectedPair } from '../peer-connection.js';
+import { bundleRemoteCandidate, bundleRemoteDescription } from '../sdp-bundle.js';
 import type { CandidateInit, ChannelState, EnginePeer, FileChannel, PeerState, SelectedPair } from './types.js';
 
 /** werift slows down above ~512 KiB buffered and starves its event loop at a few MiB (docs: werift notes). */
@@ -75,14 +76,17 @@ export class WeriftPeer implements EnginePeer {
 
   async applyRemote(type: 'offer' | 'answer', sdp: string): Promise<void> {
     try {
-      await this.pc.setRemoteDescription({ type, sdp });
+      // RFC 8843 BUNDLE as the remote means it (bundle-only sections, per-section ICE credentials): src/rtc/sdp-bundle.ts
+      await this.pc.setRemoteDescription({ type, sdp: bundleRemoteDescription(this.pc, sdp) });
     } catch (e) {
       throw new RtcError('RTC_ERR_PROTOCOL', `the peer's ${type} was not accepted: ${(e as Error)?.message || 'invalid SDP'}`, { cause: e });
     }
   }
 
   async addRemoteCandidate(c: CandidateInit): Promise<void> {
-    await this.pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid ?? undefined, sdpMLineIndex: c.sdpMLineIndex ?? undefined });
+    const r = bundleRemoteCandidate(this.pc, c); // to the BUNDLE tag's transport, or dropped (RFC 8843 §10)
+    if (!r) return;
+    await this.pc.addIceCandidate({ candidate: r.candidate, sdpMid: r.sdpMid ?? undefined, sdpMLineIndex: r.sdpMLineIndex ?? undefined });
   }
 
   onLocalCandidate(fn: (c: CandidateInit) => void): void {
