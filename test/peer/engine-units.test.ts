@@ -20,10 +20,11 @@ describe('nativeIceServers', () => {
 });
 
 describe('nativeLimitation / loadEngine', () => {
-  it('names a TURN server over TCP or TLS, and nothing else', () => {
+  it('names a TURN server over TCP or TLS, and --relay-only', () => {
     expect(nativeLimitation(buildIceConfig({ iceServer: ['stun:127.0.0.1', 'turn:127.0.0.1'], ...creds }))).toBeUndefined();
     expect(nativeLimitation(buildIceConfig({ iceServer: ['turn:127.0.0.1?transport=tcp'], ...creds }))).toMatch(/UDP only, not turn:127\.0\.0\.1\?transport=tcp/);
     expect(nativeLimitation(buildIceConfig({ iceServer: ['turns:127.0.0.1'], ...creds }))).toMatch(/UDP only, not turns:127\.0\.0\.1/);
+    expect(nativeLimitation(buildIceConfig({ iceServer: ['turn:127.0.0.1'], relayOnly: true, ...creds }))).toMatch(/--relay-only strict/);
   });
 
   it('auto: native when it loads and the ICE servers allow, else werift with the reason; native: a usage error instead', async () => {

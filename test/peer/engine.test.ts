@@ -123,19 +123,30 @@ describe('native <-> native and native <-> werift through serve', () => {
 });
 
 describe('relay-only through coturn on the native engine', () => {
-  it('both peers on TURN relay candidates (turn:...?transport=udp): path "relayed" on both sides', async () => {
+  it('--relay-only: --engine native refuses it (libjuice does not keep it strict); auto runs werift, path "relayed" on both sides', async () => {
     const ice = ['--ice-server', turn.urls.udp, '--ice-username', turn.username, '--ice-credential', turn.password, '--relay-only'];
-    const p = await roomTransfer({ send: 'native', recv: 'native', first: 'recv', size: 2 * 1024 * 1024, extra: ice, name: 'relay' });
-    await expectDelivered(p, { send: 'native', recv: 'native' });
-    for (const res of [transferResult(p.s), transferResult(p.r)]) {
+    const refused = await collect(spawnCli(['recv-file', ...peerFlags(bed.server.signalUrl, uniqueRoom('relay')), ...ice, '--engine', 'native', '--out', bed.sub('relay-refused')]));
+    expect(refused.code).toBe(2);
+    expect(errorOf(refused)).toMatchObject({ code: 'RTC_ERR_USAGE', message: expect.stringMatching(/--relay-only strict/) });
+    const src = bed.sub('relay-src');
+    const out = bed.sub('relay-out');
+    const hash = await randomFile(join(src, 'f.bin'), 1024 * 1024);
+    const room = uniqueRoom('relay-auto');
+    const recv = spawnCli(['recv-file', ...peerFlags(bed.server.signalUrl, room), ...ice, '--out', out, '--timeout', '60']);
+    const recvDone = collect(recv, { timeoutMs: 120_000 });
+    await waitForJsonLine(recv, (e) => e.event === 'waiting-for-peer', 30_000);
+    const s = await collect(spawnCli(['send-file', ...peerFlags(bed.server.signalUrl, room), ...ice, join(src, 'f.bin')]), { timeoutMs: 120_000 });
+    const r = await recvDone;
+    await expectDelivered({ s, r, out, hash }, { send: 'werift', recv: 'werift' });
+    for (const res of [transferResult(s), transferResult(r)]) {
       expect(res.path).toBe('relayed');
       expect(res.selectedPair.local).toMatchObject({ type: 'relay', address: '127.0.0.1' });
     }
-    expect(transferResult(p.s).selectedPair.remote.port).toBe(transferResult(p.r).selectedPair.local.port);
+    expect(r.stderr.split('\n').filter((l) => l.includes('"warning"') && l.includes('using the werift engine'))).toHaveLength(1);
   }, 180_000);
 
   it('TURN over TCP: --engine native refuses it (libjuice relays over UDP only); auto says so once and runs werift', async () => {
-    const ice = ['--ice-server', turn.urls.tcp, '--ice-username', turn.username, '--ice-credential', turn.password, '--relay-only'];
+    const ice = ['--ice-server', turn.urls.tcp, '--ice-username', turn.username, '--ice-credential', turn.password];
     const refused = await collect(spawnCli(['send-file', ...peerFlags(bed.server.signalUrl, uniqueRoom('tcp')), ...ice, '--engine', 'native', BIN]));
     expect(refused.code).toBe(2);
     expect(errorOf(refused)).toMatchObject({ code: 'RTC_ERR_USAGE', message: expect.stringMatching(/TURN servers over UDP only/) });

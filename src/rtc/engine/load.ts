@@ -53,6 +53,9 @@ export async function loadNative(): Promise<PeerEngine> {
  * turn:...?transport=tcp server would be skipped, and a relay-only session would never connect.
  */
 export function nativeLimitation(ice: IceConfig): string | undefined {
+  // Measured here (test/peer/engine.test.ts history): under iceTransportPolicy "relay" libjuice still sent checks
+  // from its host socket to the peer's relay address, and one run ended on a host-to-host pair: not relay-only.
+  if (ice.relayOnly) return 'the native engine does not keep --relay-only strict (libjuice also sends from its host socket)';
   const tcp = ice.iceServers.map((s) => parseIceServerUrl(s.urls)).find((u) => u.scheme.startsWith('turn') && u.transport === 'tcp');
   return tcp ? `the native engine reaches TURN servers over UDP only, not ${tcp.url}` : undefined;
 }
@@ -65,7 +68,7 @@ export async function loadEngine(choice: EngineChoice, ice: IceConfig): Promise<
   if (choice === 'werift') return { engine: weriftEngine };
   const limit = nativeLimitation(ice);
   if (limit && choice === 'native') {
-    throw new RtcError('RTC_ERR_USAGE', limit, { hint: 'use --engine werift (or auto) for TURN over TCP/TLS, or a turn:host:port?transport=udp server' });
+    throw new RtcError('RTC_ERR_USAGE', limit, { hint: 'use --engine werift (or auto) for --relay-only and TURN over TCP/TLS' });
   }
   if (limit) return { engine: weriftEngine, fallback: `${limit}; using the werift engine` };
   try {
