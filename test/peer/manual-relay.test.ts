@@ -19,7 +19,7 @@ import {
   tempDir,
   transferResult,
   uniqueRoom,
-  type CliResult,
+  exitOf,
 } from './helpers.js';
 
 let dir: string;
@@ -37,20 +37,6 @@ afterAll(async () => {
   await server?.close();
   if (dir) await removeDir(dir);
 });
-
-function exitOf(child: ReturnType<typeof spawnCli>): Promise<CliResult> {
-  return new Promise((resolve) => {
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const t = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(t);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
 
 /** Milliseconds from the result line (the last stdout line, carrying "files") to the process exit. */
 function exitAfterResultMs(child: ReturnType<typeof spawnCli>): Promise<number> {
