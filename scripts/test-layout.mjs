@@ -14,7 +14,6 @@ const MOVES = {
   // test/ci: cross-cutting CI and packaging checks stay; those needing coturn or the registry go to the system tier.
   'test/ci/action.test.ts': 'test/ci/action.system.test.ts',
   'test/ci/package.test.ts': 'test/ci/package.system.test.ts',
-  'test/ci/quiet.test.ts': 'test/ci/quiet.system.test.ts',
   'test/diagnostics/no-flags-in-library.test.ts': 'test/ci/no-flags-in-library.test.ts',
   // test/cli: src/cli
   'test/cli/pipe.test.ts': 'test/cli/run.pipe.test.ts',
@@ -39,7 +38,7 @@ const MOVES = {
   // media
   'test/media/media-pipeline.test.ts': 'test/rtc/media/matroska-writer.system.test.ts',
   'test/media/media-units.test.ts': 'test/commands/record.system.test.ts',
-  'test/media/page-browser.test.ts': 'test/web/page.system.test.ts',
+  'test/media/page-browser.test.ts': 'test/web/app.system.test.ts',
   'test/media/page-files-browser.test.ts': 'test/web/files.system.test.ts',
   'test/media/record-browser.test.ts': 'test/commands/record.browser.system.test.ts',
   // peer: helpers first (the tests import them)
@@ -74,8 +73,7 @@ const MOVES = {
   'test/signaling/http.test.ts': 'test/signaling/static-files.test.ts',
   'test/signaling/isolation.test.ts': 'test/signaling/server.isolation.test.ts',
   'test/signaling/load.test.ts': 'test/commands/load.test.ts',
-  'test/signaling/metrics.test.ts': 'test/signaling/metrics.system.test.ts',
-  'test/signaling/page-security-browser.test.ts': 'test/web/page-security.system.test.ts',
+  'test/signaling/page-security-browser.test.ts': 'test/web/app.security.system.test.ts',
   'test/signaling/protection.test.ts': 'test/signaling/server.protection.test.ts',
   'test/signaling/protocol-fuzz.test.ts': 'test/signaling/protocol.fuzz.test.ts',
   'test/signaling/redis-peers.test.ts': 'test/signaling/redis-store.peers.system.test.ts',
@@ -83,6 +81,7 @@ const MOVES = {
   'test/signaling/redis-store.test.ts': 'test/signaling/redis-store.system.test.ts',
   'test/signaling/room-store.test.ts': 'test/signaling/rooms.memory.test.ts',
   'test/signaling/rooms.test.ts': 'test/signaling/hub.test.ts',
+  'test/signaling/serve-limits-cli.test.ts': 'test/commands/serve.limits.test.ts',
   // interop (other WebRTC stacks, cross-cutting like test/ci): all system tier
   'test/interop/aiortc-files.test.ts': 'test/interop/aiortc-files.system.test.ts',
   'test/interop/aiortc-media.test.ts': 'test/interop/aiortc-media.system.test.ts',

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import WebSocket from 'ws';
 import { collect, runCli, spawnCli, waitForJsonLine } from '../helpers/cli.js';
-import { Raw, barrier } from './raw.js';
+import { Raw, barrier } from '../signaling/raw.js';
 
 let tmp: string;
 const children: ChildProcessWithoutNullStreams[] = [];
