@@ -214,3 +214,10 @@ export async function spawnHostileSender(signal: string, room: string, steps: St
 export function receivedBySender(r: CliResult): Record<string, unknown>[] {
   return jsonLines(r.stdout).filter((o) => o.event === 'recv').map((o) => o.msg as Record<string, unknown>);
 }
+
+/** Run send-file; `input` goes to its stdin (it may stop reading early: a refused stream is not an error here). */
+export function runSender(args: string[], input?: Buffer): Promise<CliResult> {
+  const child = spawnCli(['send-file', ...args]);
+  child.stdin.on('error', () => {});
+  return collect(child, { input, timeoutMs: 120_000 });
+}

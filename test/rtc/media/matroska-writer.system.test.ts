@@ -1,6 +1,6 @@
 /**
- * The recorder's media pipeline without a network: real encoded frames (ffmpeg: libvpx, libvpx-vp9, libx264; Opus
- * from the fixture), packetized by werift's own packetizers, through our jitter buffer and frame assembler into the
+ * The recorder's media pipeline without a network (system tier: ffmpeg encodes, ffprobe and mkvinfo judge): real
+ * encoded frames (ffmpeg: libvpx, libvpx-vp9, libx264; Opus from the fixture), packetized by werift's own packetizers, through our jitter buffer and frame assembler into the
  * Matroska writer, judged by ffmpeg/ffprobe/mkvinfo and test/helpers/media-check.ts.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,18 +9,21 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { H264Packetizer, Vp8Packetizer, Vp9Packetizer, type RtpPacket } from 'werift/nonstandard';
-import { element, readElementHeader, sizeVint, voidElement, ID } from '../../../src/rtc/media/ebml.js';
-import { MatroskaWriter, formatDuration, type MatroskaTrack } from '../../../src/rtc/media/matroska-writer.js';
-import { JitterBuffer, type JitterOutput } from '../../../src/rtc/media/jitter-buffer.js';
+import { ID } from '../../../src/rtc/media/ebml.js';
+import { MatroskaWriter, type MatroskaTrack } from '../../../src/rtc/media/matroska-writer.js';
 import { FrameAssembler, type Frame, type TrackCodec } from '../../../src/rtc/media/rtp-frames.js';
-import { Interleaver, type Released } from '../../../src/rtc/media/interleaver.js';
-import { h264SpsSize, opusHead, opusPacketDurationMs, splitAnnexB, vp9FrameSize } from '../../../src/rtc/media/codec-info.js';
+import { h264SpsSize, opusHead, splitAnnexB, vp9FrameSize } from '../../../src/rtc/media/codec-info.js';
 import { loadSource, readIvf } from '../../../src/rtc/publish-source.js';
-import { PublishSchedule } from '../../../src/rtc/publish-schedule.js';
 import { ffmpegDecodes, probeFrames } from '../../helpers/browser-netns.js';
+import { requireProgram } from '../../helpers/prereq.js';
 import { checkStructure, describeVerdict, judgeRecording } from '../../helpers/media-check.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtc-media-'));
+beforeAll(() => {
+  requireProgram('ffmpeg', 'ffmpeg', ['-version']);
+  requireProgram('ffprobe', 'ffmpeg', ['-version']);
+  requireProgram('mkvinfo', 'mkvtoolnix', ['--version']);
+});
 const FIXTURE_AV = new URL('../../../fixtures/media/testsrc-av-320x240.webm', import.meta.url).pathname;
 const STEP = 1000 / 30;
 
@@ -89,26 +92,6 @@ function writeVideo(path: string, codec: TrackCodec, frames: Frame[], track: Par
   frames.forEach((f, i) => w.addFrame({ track: 1, timeMs: (f.ticks * 1000) / 90000, keyframe: f.keyframe, data: f.data, durationMs: STEP, explicitDuration: i === frames.length - 1 }));
   w.finalize();
 }
-
-describe('EBML primitives (RFC 8794)', () => {
-  it('writes data sizes in the shortest VINT, never the reserved all-ones value, and any requested width', () => {
-    expect(sizeVint(0)).toEqual(Buffer.from([0x80]));
-    expect(sizeVint(126)).toEqual(Buffer.from([0xfe]));
-    expect(sizeVint(127)).toEqual(Buffer.from([0x40, 0x7f])); // 0xff would mean "unknown"
-    expect(sizeVint(5, 8)).toEqual(Buffer.from([0x01, 0, 0, 0, 0, 0, 0, 5]));
-    expect(() => sizeVint(2 ** 56)).toThrow(RangeError);
-    for (let total = 2; total < 300; total++) {
-      const v = voidElement(total);
-      expect(v.length).toBe(total);
-      const h = readElementHeader(v, 0)!;
-      expect(h.id).toBe(ID.Void);
-      expect(h.dataStart + h.size!).toBe(total);
-    }
-    const el = element(ID.Info, Buffer.alloc(200));
-    expect(readElementHeader(el, 0)).toMatchObject({ id: ID.Info, size: 200 });
-    expect(formatDuration(3_723_456)).toBe('01:02:03.456000000');
-  });
-});
 
 describe('Matroska writer', () => {
   let vp8: Buffer[];
@@ -184,41 +167,6 @@ describe('Matroska writer', () => {
     expect(v.structure.clusters).toBe(4);
     expect(v.structure.cuePoints).toBe(4);
     expect(v.timeline.audio!.frames).toBe(1000);
-  });
-});
-
-describe('jitter buffer', () => {
-  const seq = (n: number) => ({ header: { sequenceNumber: n & 0xffff } });
-  const run = (latency: number) => {
-    let now = 0;
-    const out: (number | string)[] = [];
-    const jb = new JitterBuffer(latency, (o: JitterOutput<{ header: { sequenceNumber: number } }>) => out.push('lost' in o ? `lost ${o.lost}` : o.packet.header.sequenceNumber), () => now);
-    return { jb, out, tick: (ms: number) => (now += ms) };
-  };
-
-  it('restores order, drops duplicates and late packets, and follows the 16-bit wrap', () => {
-    const { jb, out } = run(500);
-    for (const n of [65_534, 0, 65_535, 0, 1, 65_533, 2]) jb.push(seq(n));
-    expect(out).toEqual([65_534, 65_535, 0, 1, 2]);
-  });
-
-  it('waits `latency` for a missing packet (a retransmission in time fills the hole), then reports the gap', () => {
-    const { jb, out, tick } = run(500);
-    jb.push(seq(10));
-    jb.push(seq(12));
-    tick(300);
-    jb.push(seq(11)); // the retransmission
-    expect(out).toEqual([10, 11, 12]);
-    jb.push(seq(14));
-    tick(499);
-    jb.push(seq(15));
-    expect(out).toEqual([10, 11, 12]);
-    tick(2);
-    jb.push(seq(16));
-    expect(out).toEqual([10, 11, 12, 'lost 1', 14, 15, 16]);
-    jb.push(seq(18));
-    jb.flush();
-    expect(out.slice(-2)).toEqual(['lost 1', 18]);
   });
 });
 
@@ -301,74 +249,5 @@ describe('frame assembly (RTP → frames)', () => {
     expect(() => assemble('VP9', junk)).not.toThrow();
     expect(h264SpsSize(Buffer.from([0x67, 0xff]))).toBeUndefined();
     expect(vp9FrameSize(Buffer.from([0x82]))).toBeUndefined();
-  });
-});
-
-describe('codec details', () => {
-  it('Opus packet durations from the TOC byte (RFC 6716 §3.1)', () => {
-    expect(opusPacketDurationMs(Buffer.from([0x78]))).toBe(20); // config 15 (hybrid FB 20 ms), one frame: Chromium's
-    expect(opusPacketDurationMs(Buffer.from([0xf8]))).toBe(20); // CELT FB 20 ms
-    expect(opusPacketDurationMs(Buffer.from([0x08]))).toBe(20); // SILK NB 20 ms
-    expect(opusPacketDurationMs(Buffer.from([0x19]))).toBe(120); // SILK 60 ms, two frames
-    expect(opusPacketDurationMs(Buffer.from([0xe3, 0x03]))).toBe(7.5); // CELT 2.5 ms × 3 (code 3)
-    expect(opusPacketDurationMs(Buffer.from([0x1b, 0x3f]))).toBeUndefined(); // 63 × 60 ms: over 120 ms
-    expect(opusPacketDurationMs(Buffer.alloc(0))).toBeUndefined();
-    for (const f of loadSource(FIXTURE_AV).audio!.frames.slice(0, 50)) expect(opusPacketDurationMs(f.data)).toBe(20);
-  });
-
-  it('the interleaver releases in time order, knows each duration, holds a quiet track back only so long, flushes with `last`', () => {
-    let now = 0;
-    const out: Released<{ timeMs: number }>[] = [];
-    const il = new Interleaver<{ timeMs: number }>([1, 2], (r) => out.push(r), 1000, () => now);
-    il.push(2, { timeMs: 0 });
-    il.push(2, { timeMs: 20 });
-    il.push(2, { timeMs: 40 });
-    expect(out).toHaveLength(0); // video (track 1) has nothing yet: audio waits
-    il.push(1, { timeMs: 10 });
-    il.push(1, { timeMs: 43 });
-    expect(out.map((r) => [r.track, r.item.timeMs, r.durationMs])).toEqual([
-      [2, 0, 20],
-      [1, 10, 33],
-      [2, 20, 20],
-    ]);
-    now += 1000;
-    il.push(2, { timeMs: 60 }); // video went quiet: after 1 s audio goes on without it
-    expect(out.map((r) => r.item.timeMs)).toEqual([0, 10, 20, 40, 43]);
-    il.flush();
-    expect(out.at(-1)).toMatchObject({ track: 2, item: { timeMs: 60 }, last: true });
-  });
-});
-
-describe('publish schedule', () => {
-  const src = loadSource('testsrc'); // 120 VP8 frames, 4 s, keyframes at 0, 30, 60, 90
-
-  it('sends each frame when due, both loops on one clock, and ends after one pass without --loop', () => {
-    const once = new PublishSchedule(src, false);
-    expect(once.takeDue(-1)).toEqual([]);
-    expect(once.takeDue(0).map((d) => d.atMs)).toEqual([0]);
-    expect(once.takeDue(100).map((d) => Math.round(d.atMs))).toEqual([33, 67, 100]);
-    expect(once.takeDue(10_000)).toHaveLength(116);
-    expect(once.finished).toBe(true);
-    const looping = new PublishSchedule(src, true);
-    const due = looping.takeDue(4000 + 10);
-    expect(due).toHaveLength(121);
-    expect(due.at(-1)).toMatchObject({ frame: src.video!.frames[0], atMs: 4000 }); // the second pass starts at 4 s
-    expect(looping.loops).toBe(1);
-    expect(looping.finished).toBe(false);
-  });
-
-  it('a keyframe request skips to the next keyframe (also across the loop end) and keeps the RTP time on the clock', () => {
-    const s = new PublishSchedule(src, true);
-    s.takeDue(100); // frames 0..3 sent
-    expect(s.skipToKeyframe()).toBe(26); // frames 4..29 skipped
-    const next = s.takeDue(140);
-    expect(next[0]!.frame).toBe(src.video!.frames[30]);
-    expect(next[0]!.atMs).toBeCloseTo(4 * STEP, 6); // due where frame 4 was: no stall, no jump back
-    // Frames are now 866.7 ms early on the clock; by 3910 ms frame 23 of the second pass has gone out.
-    s.takeDue(3910);
-    expect(s.skipToKeyframe()).toBe(6); // to frame 30 of the second pass
-    const [k] = s.takeDue(3934);
-    expect(k!.frame).toBe(src.video!.frames[30]);
-    expect(k!.atMs).toBeCloseTo(4000 + 24 * STEP - (30 - 4) * STEP, 6); // where frame 24 was due
   });
 });
