@@ -7,6 +7,7 @@
  *   features   src/diagnostics, src/rtc, src/signaling
  *   protocol   src/turn -> src/stun           STUN/TURN codec glue, transactions, servers, clients
  *   werift and Node
+ * src/net (IP literals as bytes and text) sits beside the layers: any of them may use it, it uses none.
  * A layer may import the layers below it, never those above. Type-only imports count: a cycle of types is still a
  * cycle for the reader.
  */
@@ -40,6 +41,13 @@ module.exports = {
       comment: 'TURN is built on STUN (RFC 8656 §3): src/stun never imports src/turn.',
       from: { path: '^src/stun/' },
       to: { path: '^src/turn/' },
+    },
+    {
+      name: 'net-is-a-leaf',
+      severity: 'error',
+      comment: 'src/net (IP literals and their bytes) is used by every layer, so it imports nothing else from src.',
+      from: { path: '^src/net/' },
+      to: { path: '^src/(?!net/)' },
     },
     {
       name: 'src-not-to-dev-dependencies',

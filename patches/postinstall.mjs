@@ -12,7 +12,8 @@
  *
  * Never fails the install: if werift is another version, patch-package is missing, RTC_CLI_NO_WERIFT_PATCHES=1 is
  * set, or a patch does not apply, it says so in one line and leaves werift stock (data channels then run at stock
- * werift speed; `send-file --json` reports `"werift":{"patched":false}`). npm hides dependencies' install output
+ * werift speed, and werift does not verify the DTLS peer's handshake signatures, patch 008; `send-file --json`
+ * reports `"werift":{"patched":false,"dtlsProofs":false}`). npm hides dependencies' install output
  * unless it fails or --foreground-scripts is given, which is why the runtime reports the state too.
  */
 import { spawnSync } from 'node:child_process';
@@ -27,7 +28,7 @@ const say = (msg) => process.stdout.write(`rtc-cli postinstall: ${msg}\n`);
 
 function main() {
   if (process.env.RTC_CLI_NO_WERIFT_PATCHES === '1') {
-    say('RTC_CLI_NO_WERIFT_PATCHES=1: werift left unpatched (stock data-channel speed)');
+    say('RTC_CLI_NO_WERIFT_PATCHES=1: werift left unpatched (stock data-channel speed, no DTLS peer-proof checks: see SECURITY.md)');
     return;
   }
   const require = createRequire(join(ROOT, 'package.json'));
@@ -43,14 +44,14 @@ function main() {
   const forVersion = patches.filter((f) => f.startsWith(`werift+${version}+`));
   if (forVersion.length === 0) {
     const wanted = [...new Set(patches.map((f) => f.split('+')[1]))].join(', ') || 'none';
-    say(`werift ${version} found, patches are for werift ${wanted}: werift left unpatched (stock data-channel speed)`);
+    say(`werift ${version} found, patches are for werift ${wanted}: werift left unpatched (stock data-channel speed, no DTLS peer-proof checks: see SECURITY.md)`);
     return;
   }
   let patchPackage;
   try {
     patchPackage = require.resolve('patch-package/dist/index.js');
   } catch {
-    say('patch-package is not installed: werift left unpatched (stock data-channel speed)');
+    say('patch-package is not installed: werift left unpatched (stock data-channel speed, no DTLS peer-proof checks: see SECURITY.md)');
     return;
   }
   // <dir>/node_modules/werift → run in <dir>; pnpm's .pnpm/werift@x/node_modules/werift has the same shape.
@@ -61,7 +62,7 @@ function main() {
     env: { ...process.env, FORCE_COLOR: '0' },
   });
   if (r.status === 0) {
-    say(`werift ${version}: ${forVersion.length} performance patch(es) applied (patches/README.md)`);
+    say(`werift ${version}: ${forVersion.length} patch(es) applied (patches/README.md)`);
     return;
   }
   const why = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').filter(Boolean).slice(-3).join(' / ');

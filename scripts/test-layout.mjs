@@ -7,8 +7,8 @@
 // target now lives, and replaces the old path by the new one in the docs. An old-place file it has no line for is
 // reported, and the script exits 1: add its line to MOVES.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, posix, relative } from 'node:path';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, posix } from 'node:path';
 
 const MOVES = {
   // test/ci: cross-cutting CI and packaging checks stay; those needing coturn or the registry go to the system tier.
@@ -20,6 +20,7 @@ const MOVES = {
   'test/cli/stdout-data.test.ts': 'test/cli/run.stdout-data.test.ts',
   'test/unit/context.test.ts': 'test/cli/context.test.ts',
   'test/unit/errors.test.ts': 'test/errors.test.ts',
+  'test/unit/action-credentials.test.ts': 'test/ci/action.credentials.test.ts',
   'test/unit/ice-config.test.ts': 'test/rtc/ice-config.test.ts',
   'test/unit/sdp-bundle.test.ts': 'test/rtc/sdp-bundle.test.ts',
   // diagnostics, stun, turn
@@ -61,12 +62,16 @@ const MOVES = {
   'test/peer/signal-pipe.test.ts': 'test/rtc/session/signal-pipe.test.ts',
   'test/peer/transfer-fuzz.test.ts': 'test/rtc/file-transfer-protocol.fuzz.test.ts',
   'test/peer/transfer-names.test.ts': 'test/rtc/transfer/names.test.ts',
-  'test/peer/units.test.ts': 'test/rtc/file-transfer-protocol.test.ts',
+  'test/peer/units.test.ts': 'test/rtc/file-transfer-protocol.codec.test.ts',
   // perf: werift's patched SCTP
   'test/perf/udp-impair.ts': 'test/helpers/udp-impair.ts',
   'test/perf/sctp-peer.ts': 'test/helpers/sctp-peer.ts',
   'test/perf/sctp-lossy.test.ts': 'test/rtc/werift-patches.sctp.test.ts',
   'test/perf/werift-patches.test.ts': 'test/rtc/werift-patches.test.ts',
+  // security (werift patch 008, the DTLS proofs)
+  'test/security/dtls-impostor.ts': 'test/helpers/dtls-impostor.ts',
+  'test/security/dtls-proofs.test.ts': 'test/rtc/werift-patches.dtls-proofs.test.ts',
+  'test/security/dtls-verify-units.test.ts': 'test/rtc/werift-patches.dtls-verify.test.ts',
   // signaling
   'test/signaling/abuse.test.ts': 'test/signaling/server.abuse.test.ts',
   'test/signaling/cli.test.ts': 'test/commands/serve.test.ts',
@@ -88,7 +93,7 @@ const MOVES = {
   'test/interop/webrtcbin-bundle.test.ts': 'test/interop/webrtcbin-bundle.system.test.ts',
 };
 /** Places no test file may be left in (the old layout). */
-const OLD_PLACES = [/^test\/(unit|peer|media|perf)\//, /units?\.test\.ts$/];
+const OLD_PLACES = [/^test\/(unit|peer|media|perf|security)\//, /units?\.test\.ts$/];
 
 const git = (...args) => execFileSync('git', args, { encoding: 'utf8' });
 const tracked = () => git('ls-files').split('\n').filter(Boolean);
@@ -106,8 +111,11 @@ for (const [from, to] of Object.entries(MOVES)) {
   moved.push([from, to]);
 }
 
+// Every move done, in this run or an earlier one (a branch merged since may still import a file's old place).
+const done = Object.entries(MOVES).filter(([from, to]) => !existsSync(from) && existsSync(to));
+
 // Rewrite relative specifiers: resolve against where the file was, map the target through the moves, relativize.
-const map = new Map(moved);
+const map = new Map(done);
 const back = new Map(moved.map(([f, t]) => [t, f]));
 const target = (p) => [p, p.replace(/\.js$/, '.ts')].some((c) => existsSync(c) || map.has(c) || back.has(c));
 for (const file of tracked().filter((f) => f.startsWith('test/') && /\.(ts|mjs|js)$/.test(f) && existsSync(f))) {
@@ -128,13 +136,13 @@ for (const file of tracked().filter((f) => f.startsWith('test/') && /\.(ts|mjs|j
   if (out !== text) writeFileSync(file, out);
 }
 
-// Old paths named in docs, comments and configs.
-if (moved.length) {
+// Old paths named in docs, comments and configs (also those a merged branch brought back), for every move done.
+{
   for (const file of tracked().filter((f) => /\.(md|ts|mjs|cjs|js|json|py|sh|yml)$/.test(f) && !f.startsWith('node_modules/') && existsSync(f) && statSync(f).isFile())) {
-    if (file === 'scripts/test-layout.mjs' || file === 'package-lock.json') continue;
+    if (file === 'scripts/test-layout.mjs' || file === 'test/ci/layout.test.ts' || file === 'package-lock.json') continue;
     const text = readFileSync(file, 'utf8');
     let out = text;
-    for (const [from, to] of moved) out = out.split(from).join(to);
+    for (const [from, to] of done) out = out.split(from).join(to);
     if (out !== text) writeFileSync(file, out);
   }
 }
@@ -144,5 +152,4 @@ for (const f of tracked().filter((p) => p.startsWith('test/') && existsSync(p)))
 }
 for (const [from, to] of moved) console.log(`moved ${from} -> ${to}`);
 for (const p of problems) console.error(`test-layout: ${p}`);
-void readdirSync; void join; void relative;
 process.exitCode = problems.length ? 1 : 0;

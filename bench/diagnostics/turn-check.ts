@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   const peerPort = await freeUdpTcpPort();
   const peer = spawn('taskset', ['-c', '1', 'turnutils_peer', '-p', String(peerPort), '-L', '127.0.0.1'], { stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 300));
-  const env = { RTC_TURN_USERNAME: turn.username, RTC_TURN_CREDENTIAL: turn.password };
+  const env = { RTC_ICE_USERNAME: turn.username, RTC_ICE_CREDENTIAL: turn.password };
   const transports = [
     { name: 'udp', url: turn.urls.udp, uclient: ['-p', String(turn.port)] },
     { name: 'tcp', url: turn.urls.tcp, uclient: ['-p', String(turn.port), '-t'] },

@@ -7,7 +7,8 @@
 // Inputs (set by action.yml from `with:`): INPUT_URLS, INPUT_HOST, INPUT_PORT, INPUT_TLS_PORT, INPUT_TRANSPORTS,
 // INPUT_USERNAME, INPUT_CREDENTIAL, INPUT_SECRET, INPUT_REST_USER, INPUT_REST_TTL, INPUT_TIMEOUT, INPUT_COUNT,
 // INPUT_MAX_LOSS, INPUT_ICE, INPUT_CA, INPUT_INSECURE, INPUT_VERBOSE, INPUT_RESULT_FILE, INPUT_JOB_SUMMARY. Credentials left empty fall
-// back to RTC_TURN_USERNAME / RTC_TURN_CREDENTIAL / RTC_TURN_SECRET from the caller's env.
+// back to RTC_ICE_USERNAME / RTC_ICE_CREDENTIAL / RTC_TURN_SECRET from the caller's env (or the older names
+// RTC_TURN_USERNAME / RTC_TURN_CREDENTIAL, which win while they are set, as in rtc-cli: README "Renamed flags").
 // Runner variables used: GITHUB_ACTION_PATH (where rtc-cli was installed), RUNNER_TEMP, GITHUB_OUTPUT,
 // GITHUB_STEP_SUMMARY (all optional outside GitHub).
 //
@@ -62,20 +63,35 @@ export function urlsFrom(env) {
   return urls;
 }
 
-/** Credentials: inputs first, else the caller's RTC_TURN_* env. Returns the env for rtc-cli and the values to mask. */
+/** The caller's env names for each credential, the one that wins first (the old names win while set, as in rtc-cli). */
+const ENV_NAMES = {
+  username: ['RTC_TURN_USERNAME', 'RTC_ICE_USERNAME'],
+  credential: ['RTC_TURN_CREDENTIAL', 'RTC_ICE_CREDENTIAL'],
+  secret: ['RTC_TURN_SECRET'],
+};
+/** Old name → new name, for the deprecation notice. */
+export const RENAMED_ENV = { RTC_TURN_USERNAME: 'RTC_ICE_USERNAME', RTC_TURN_CREDENTIAL: 'RTC_ICE_CREDENTIAL' };
+
+/** Every variable that may carry a credential into rtc-cli: the child gets only the ones chosen. */
+const CREDENTIAL_ENV = [...new Set(Object.values(ENV_NAMES).flat())];
+
+/** Credentials: inputs first, else the caller's env. Returns the env for rtc-cli, the values to mask and old names used. */
 export function credentialsFrom(env) {
-  const pick = (input, fallback) => ((env[input] ?? '') !== '' ? env[input] : (env[fallback] ?? ''));
+  const fromEnv = (kind) => ENV_NAMES[kind].find((k) => (env[k] ?? '') !== '');
   const fromInputs = ['INPUT_USERNAME', 'INPUT_CREDENTIAL', 'INPUT_SECRET'].some((k) => (env[k] ?? '') !== '');
   // Inputs win as a whole: a job that sets RTC_TURN_SECRET in env and passes username/credential as inputs means the
   // inputs (rtc-cli would otherwise have to choose between two kinds of credentials).
-  const username = fromInputs ? (env.INPUT_USERNAME ?? '') : pick('INPUT_USERNAME', 'RTC_TURN_USERNAME');
-  const credential = fromInputs ? (env.INPUT_CREDENTIAL ?? '') : pick('INPUT_CREDENTIAL', 'RTC_TURN_CREDENTIAL');
-  const secret = fromInputs ? (env.INPUT_SECRET ?? '') : pick('INPUT_SECRET', 'RTC_TURN_SECRET');
+  const source = { username: fromInputs ? undefined : fromEnv('username'), credential: fromInputs ? undefined : fromEnv('credential'), secret: fromInputs ? undefined : fromEnv('secret') };
+  const value = (kind, input) => (fromInputs ? (env[input] ?? '') : source[kind] ? env[source[kind]] : '');
+  const username = value('username', 'INPUT_USERNAME');
+  const credential = value('credential', 'INPUT_CREDENTIAL');
+  const secret = value('secret', 'INPUT_SECRET');
   if (secret && credential) throw new InputError('give either secret (TURN REST) or username + credential (long-term), not both');
   if (!secret && !credential) throw new InputError('no TURN credentials: set input secret (TURN REST shared secret) or inputs username and credential');
   if (credential && !username) throw new InputError('input credential needs input username');
-  const turnEnv = secret ? { RTC_TURN_SECRET: secret } : { RTC_TURN_USERNAME: username, RTC_TURN_CREDENTIAL: credential };
-  return { turnEnv, username, masks: [credential, secret].filter(Boolean) };
+  const turnEnv = secret ? { RTC_TURN_SECRET: secret } : { RTC_ICE_USERNAME: username, RTC_ICE_CREDENTIAL: credential };
+  const renamed = secret ? [] : [source.username, source.credential].filter((k) => k !== undefined && k in RENAMED_ENV);
+  return { turnEnv, username, masks: [credential, secret].filter(Boolean), renamed };
 }
 
 /** rtc-cli turn-check flags from the inputs (credentials are not flags: they go through the environment). */
@@ -200,7 +216,7 @@ function runTurnCheck(bin, args, env) {
 export async function main(env = process.env, log = (l) => process.stdout.write(`${l}\n`)) {
   const resultFile = resolve(env.GITHUB_WORKSPACE ?? process.cwd(), (env.INPUT_RESULT_FILE ?? '').trim() || join(env.RUNNER_TEMP || tmpdir(), 'rtc-cli-turn-check.json'));
   // Mask first: nothing below may print a secret, but the runner must know them before any line goes out.
-  for (const k of ['INPUT_CREDENTIAL', 'INPUT_SECRET', 'RTC_TURN_CREDENTIAL', 'RTC_TURN_SECRET']) {
+  for (const k of ['INPUT_CREDENTIAL', 'INPUT_SECRET', 'RTC_TURN_CREDENTIAL', 'RTC_ICE_CREDENTIAL', 'RTC_TURN_SECRET']) {
     for (const part of (env[k] ?? '').split(/\r?\n/)) if (part.trim()) log(`::add-mask::${part}`);
   }
   let result;
@@ -209,14 +225,15 @@ export async function main(env = process.env, log = (l) => process.stdout.write(
   try {
     summary = truthy(env.INPUT_JOB_SUMMARY, 'job-summary') !== false;
     const urls = urlsFrom(env);
-    const { turnEnv } = credentialsFrom(env);
+    const { turnEnv, renamed } = credentialsFrom(env);
+    for (const k of renamed) log(`::warning title=rtc-cli action::${k} is now ${RENAMED_ENV[k]}: rename it in your workflow (the old name still works for now)`);
     const flags = flagsFrom(env);
     const actionPath = env.GITHUB_ACTION_PATH || fileURLToPath(new URL('../../', import.meta.url));
     const bin = join(actionPath, 'bin', 'rtc-cli.js');
     log(`rtc-cli turn-check ${[...flags, ...urls].join(' ')}`);
     const childEnv = { ...env, ...turnEnv, NO_COLOR: '1' };
-    // The job env may hold both kinds of credentials; rtc-cli gets exactly the one chosen above.
-    for (const k of ['RTC_TURN_USERNAME', 'RTC_TURN_CREDENTIAL', 'RTC_TURN_SECRET']) if (!(k in turnEnv)) delete childEnv[k];
+    // The job env may hold both kinds of credentials, under old and new names; rtc-cli gets exactly the ones chosen above.
+    for (const k of CREDENTIAL_ENV) if (!(k in turnEnv)) delete childEnv[k];
     const r = await runTurnCheck(bin, [...flags, ...urls], childEnv);
     code = r.code ?? 1;
     try {

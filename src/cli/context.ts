@@ -5,8 +5,11 @@
  */
 import type { Ora } from 'ora';
 
+/** Where a parsed flag value came from (commander's value sources). */
+export type FlagSource = 'cli' | 'env' | 'default' | 'implied' | 'config';
+
+/** The global flags (src/cli/options.ts GLOBAL_FLAGS), as every command sees them. */
 export interface GlobalFlags {
-  signal: string;
   json: boolean;
   verbose: boolean;
   quiet: boolean;
@@ -65,6 +68,8 @@ export interface CommandContext {
   setExitCode(code: number): void;
   /** Declare that stdout carries data (recv-file --stdout): --json error objects then go to stderr, not into the data. */
   stdoutCarriesData(): void;
+  /** Where a flag's value came from (typed on the command line, the environment, its default), by its key. */
+  flagSource(key: string): FlagSource | undefined;
 }
 
 interface Streams {

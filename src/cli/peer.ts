@@ -4,57 +4,101 @@
  * NDJSON rendering of the connection steps, and the flag hints for the session's errors (the library names no flags).
  * Declared and parsed here only.
  */
-import { Option, type Command } from 'commander';
 import { RtcError } from '../errors.js';
 import type { IceConfig } from '../rtc/ice-config.js';
 import type { ManualOptions, PeerAuthOptions, PeerEvent, PeerRole } from '../rtc/peer.js';
 import { MAX_CODE_WORDS, MIN_CODE_WORDS, parseCode } from '../rtc/auth/code.js';
 import type { CommandContext, Spinner } from './context.js';
+import type { Flag, FlagTable } from './flags.js';
 import { withFlagHint, type FlagHints } from './flag-hints.js';
-import { addIceOptions, iceConfigFrom, parseIntFlag, parseSecondsFlag, type IceOptionValues } from './options.js';
+import { DEFAULT_SIGNAL_URL, ICE_FLAGS, iceConfigFrom, parseIntFlag, parseSecondsFlag, type IceOptionValues } from './options.js';
 
+export const PEER_GROUP = 'Meeting the peer:';
+
+/** The flags of every peer command (send-file, recv-file, record, publish): how to meet the other peer, and ICE. */
 export interface PeerFlagValues extends IceOptionValues {
+  signal: string;
   room?: string;
   token?: string;
   manual?: boolean;
-  manualRole?: PeerRole;
-  /** recv-file: the code the sender printed (also positional). */
-  code?: string;
-  /** send-file: words in a new code. */
-  codeWords?: number;
+  manualRole: PeerRole;
+}
+
+const MANUAL_ROLE: Flag<PeerRole> = {
+  flags: '--manual-role <role>',
+  help: 'in manual mode, which side prints the offer',
+  choices: ['offerer', 'answerer'],
+  default: 'offerer',
+  group: PEER_GROUP,
+};
+
+/** The flags only peer commands take (peer-only: no other command has them; test/cli/program.test.ts checks). */
+export const PEER_ONLY_FLAGS: FlagTable<Omit<PeerFlagValues, keyof IceOptionValues>> = {
+  signal: {
+    flags: '--signal <url>',
+    env: 'RTC_SIGNAL_URL',
+    default: DEFAULT_SIGNAL_URL,
+    help: 'signaling server (ws:// or wss://, the URL `rtc-cli serve` prints), or "manual" to copy/paste the offer and answer',
+    doc: 'signaling server (`ws://` or `wss://`, the URL `rtc-cli serve` prints); `manual` is the same as `--manual`',
+    group: PEER_GROUP,
+  },
+  room: {
+    flags: '--room <room>',
+    help: 'meet the other peer in this room (send-file/recv-file: instead of with a code); the peer is then not authenticated',
+    doc:
+      'the room to meet the other peer in (required unless `--manual`, or a code for send-file/recv-file); the peer is not ' +
+      'authenticated, which each command says once on stderr ([SECURITY.md](SECURITY.md))',
+    group: PEER_GROUP,
+  },
+  token: {
+    flags: '--token <secret>',
+    env: 'RTC_TOKEN',
+    help: 'shared secret of a `serve --token` server (prefer the env var; never printed)',
+    doc: 'the secret of a `serve --token` server (the same variable `serve` reads; never printed)',
+    group: PEER_GROUP,
+  },
+  manual: {
+    flags: '--manual',
+    help: 'no signaling server: exchange the offer and answer as one pasted line each (same as --signal manual)',
+    doc: "no server: print our offer/answer as one line (`rtc1.offer.…`), paste the other side's line on stdin; same as `--signal manual`",
+    group: PEER_GROUP,
+  },
+  manualRole: MANUAL_ROLE,
+};
+
+/** Every peer command's shared flags; `defaultRole` is the side it takes in manual mode. */
+export function peerFlags(defaultRole: PeerRole): FlagTable<PeerFlagValues> {
+  const manualRole = defaultRole === MANUAL_ROLE.default ? MANUAL_ROLE : { ...MANUAL_ROLE, default: defaultRole };
+  return { ...PEER_ONLY_FLAGS, manualRole, ...ICE_FLAGS };
 }
 
 /** How long the side that made a code waits for the other side to type it, unless --timeout says otherwise. */
 export const CODE_WAIT_MS = 10 * 60_000;
 
-/** --room, --token, --manual, --manual-role and the shared ICE flags. */
-export function addPeerOptions(cmd: Command, o: { roomHelp: string; defaultRole: PeerRole }): Command {
-  cmd
-    .option('--room <room>', o.roomHelp)
-    .addOption(new Option('--token <secret>', 'shared secret of a `serve --token` server').env('RTC_TOKEN'))
-    .addOption(new Option('--manual', 'no signaling server: exchange the offer and answer as one pasted line each (same as --signal manual)'))
-    .addOption(new Option('--manual-role <role>', 'in manual mode, which side prints the offer').choices(['offerer', 'answerer']).default(o.defaultRole));
-  return addIceOptions(cmd);
-}
+/** send-file: words in a new code. */
+export const CODE_WORDS: Flag<number> = {
+  flags: '--code-words <n>',
+  help: `words in the code (${MIN_CODE_WORDS}-${MAX_CODE_WORDS}, 8 bits each)`,
+  parse: parseIntFlag('--code-words', MIN_CODE_WORDS, MAX_CODE_WORDS),
+  default: MIN_CODE_WORDS,
+  group: PEER_GROUP,
+};
 
-/** send-file: `--code-words`. recv-file: `--code` (the positional [code] is declared by the command). */
-export function addCodeOptions(cmd: Command, side: 'create' | 'join'): Command {
-  if (side === 'create') {
-    return cmd.addOption(
-      new Option('--code-words <n>', `words in the code (${MIN_CODE_WORDS}-${MAX_CODE_WORDS}, 8 bits each)`)
-        .argParser(parseIntFlag('--code-words', MIN_CODE_WORDS, MAX_CODE_WORDS))
-        .default(MIN_CODE_WORDS),
-    );
-  }
-  return cmd.addOption(new Option('--code <code>', 'the code the sender printed (same as giving it as the argument)'));
-}
+/** recv-file: the code, as a flag (the positional [code] says the same). */
+export const CODE: Flag<string | undefined> = {
+  flags: '--code <code>',
+  help: 'the code the sender printed (same as giving it as the argument); checked word by word before connecting',
+  group: PEER_GROUP,
+};
 
 /** `--idle-timeout`: how long silence on the data channel means the peer is gone (manual mode has no peer-left). */
-export function idleTimeoutOption(): Option {
-  return new Option('--idle-timeout <seconds>', 'treat the peer as gone when nothing arrives from it for this long')
-    .argParser(parseSecondsFlag('--idle-timeout', 1))
-    .default(15_000, '15');
-}
+export const IDLE_TIMEOUT: Flag<number> = {
+  flags: '--idle-timeout <seconds>',
+  help: 'treat the peer as gone when nothing arrives from it for this long',
+  parse: parseSecondsFlag('--idle-timeout', 1),
+  default: 15_000,
+  defaultText: '15',
+};
 
 export interface PeerTarget {
   ice: IceConfig;
@@ -78,8 +122,11 @@ interface TargetOptions {
   example: string;
   manualLine: (line: string) => void;
   stdinBusy?: string;
-  /** send-file: 'create'; recv-file: 'join' with the positional code. Absent: the command has no codes. */
-  code?: { side: CodeSide; positional?: string; timeoutGiven?: boolean };
+  /**
+   * send-file: 'create' with --code-words; recv-file: 'join' with the code typed as the argument and/or --code.
+   * Absent: the command has no codes.
+   */
+  code?: { side: CodeSide; positional?: string; flag?: string; words?: number; timeoutGiven?: boolean };
 }
 
 function usage(message: string, hint: string): RtcError {
@@ -90,15 +137,15 @@ function usage(message: string, hint: string): RtcError {
 function codeAuth(opts: PeerFlagValues, o: TargetOptions, manual: boolean): PeerAuthOptions | undefined {
   const c = o.code;
   if (!c) return undefined;
-  const typed = c.positional ?? opts.code;
-  if (c.positional !== undefined && opts.code !== undefined && c.positional !== opts.code) {
+  const typed = c.positional ?? c.flag;
+  if (c.positional !== undefined && c.flag !== undefined && c.positional !== c.flag) {
     throw usage(`two different codes were given ("${c.positional}" and --code)`, 'give the code once');
   }
   if (typed !== undefined && (manual || opts.room)) {
     throw usage(`a code cannot be combined with ${manual ? '--manual' : '--room'}: the code already says where to meet`, `${o.command} ${'<code>'}`);
   }
   if (manual || opts.room) return undefined;
-  if (c.side === 'create') return { create: true, words: opts.codeWords };
+  if (c.side === 'create') return { create: true, words: c.words };
   if (typed === undefined) {
     throw usage(`${o.command} needs the code the sender printed (or --room <room>, or --manual)`, o.example);
   }
@@ -111,7 +158,7 @@ function codeAuth(opts: PeerFlagValues, o: TargetOptions, manual: boolean): Peer
  * --room is not authenticated: that is said once, here, on stderr.
  */
 export function peerTargetFrom(ctx: CommandContext, opts: PeerFlagValues, o: TargetOptions): PeerTarget {
-  const manual = Boolean(opts.manual) || ctx.flags.signal === 'manual';
+  const manual = Boolean(opts.manual) || opts.signal === 'manual';
   const auth = codeAuth(opts, o, manual);
   if (!manual && !opts.room && !auth) {
     throw usage(`${o.command} needs --room <room> (or --manual)`, o.example);
@@ -122,7 +169,7 @@ export function peerTargetFrom(ctx: CommandContext, opts: PeerFlagValues, o: Tar
   if (opts.room && !manual) warnUnauthenticated(ctx, opts.room, Boolean(o.code));
   return {
     ice: iceConfigFrom(opts),
-    signal: manual ? 'manual' : ctx.flags.signal,
+    signal: manual ? 'manual' : opts.signal,
     room: opts.room ?? (auth ? 'code' : 'manual'),
     token: opts.token,
     manual: manual ? { output: o.manualLine, input: process.stdin, role: opts.manualRole } : undefined,

@@ -3,8 +3,7 @@
  * N clients in rooms of two relaying R messages/s for S seconds, and report join time, delivered/lost, relay latency
  * and errors. Logic: src/load/signaling.ts.
  */
-import { Command, Option } from 'commander';
-import { action } from '../cli/run.js';
+import { defineCommand, defineParent } from '../cli/flags.js';
 import { parseIntFlag, parseSecondsFlag } from '../cli/options.js';
 import type { CommandContext } from '../cli/context.js';
 import type { LoadProgress, LoadResult, Percentiles } from '../load/signaling.js';
@@ -25,24 +24,28 @@ interface LoadFlags {
 const MAX_CLIENTS = 50_000;
 const MAX_RATE = 1_000_000;
 
-export function register(program: Command): Command {
-  const load = program.command('load').description('load-test a server you run: `load signaling <ws-url>` (clients in rooms of two relaying at a rate)');
-  load
-    .command('signaling')
-    .description('open --clients clients in rooms of two at <ws-url>, relay --rate messages/s in total for --duration, report join time, delivered/lost, latency p50/p95/p99, errors')
-    .argument('<ws-url>', 'the signaling endpoint to load, e.g. ws://127.0.0.1:3000/ws (required: there is no default target)')
-    .addOption(new Option('--clients <n>', `clients, an even number (they meet in rooms of two; at most ${MAX_CLIENTS})`).argParser(parseIntFlag('--clients', 2, MAX_CLIENTS)).default(100))
-    .addOption(new Option('--rate <n>', `relays per second over all clients (at most ${MAX_RATE})`).argParser(parseIntFlag('--rate', 1, MAX_RATE)).default(1000))
-    .addOption(new Option('--duration <seconds>', 'measured sending time (at most 3600)').argParser(parseSecondsFlag('--duration', 0.1, 3600)).default(10_000, '10'))
-    .addOption(new Option('--warmup <seconds>', 'send this long first without measuring').argParser(parseSecondsFlag('--warmup', 0, 600)).default(1000, '1'))
-    .addOption(new Option('--drain <seconds>', 'after the last send, wait this long for messages still on their way; later ones count as lost').argParser(parseSecondsFlag('--drain', 0, 600)).default(2000, '2'))
-    .addOption(new Option('--size <bytes>', 'padding per message (120 gives ~200-byte relays)').argParser(parseIntFlag('--size', 0, 60_000)).default(120))
-    .addOption(new Option('--token <secret>', 'for a `serve --token` server (prefer the env var)').env('RTC_TOKEN'))
-    .addOption(new Option('--room-prefix <prefix>', 'room names are <prefix>-<n> (default: load-<random>)'))
-    .addOption(new Option('--connect-concurrency <n>', 'connections opened at once').argParser(parseIntFlag('--connect-concurrency', 1, 10_000)).default(200))
-    .addHelpText(
-      'after',
-      `
+const signaling = defineCommand<LoadFlags>({
+  name: 'signaling',
+  summary: 'open --clients clients in rooms of two at <ws-url>, relay --rate messages/s in total for --duration, report join time, delivered/lost, latency p50/p95/p99, errors',
+  args: [{ name: '<ws-url>', help: 'the signaling endpoint to load, e.g. ws://127.0.0.1:3000/ws (required: there is no default target)' }],
+  flags: {
+    clients: { flags: '--clients <n>', help: `clients, an even number (they meet in rooms of two; at most ${MAX_CLIENTS})`, parse: parseIntFlag('--clients', 2, MAX_CLIENTS), default: 100 },
+    rate: { flags: '--rate <n>', help: `relays per second over all clients (at most ${MAX_RATE})`, parse: parseIntFlag('--rate', 1, MAX_RATE), default: 1000 },
+    duration: { flags: '--duration <seconds>', help: 'measured sending time (at most 3600)', parse: parseSecondsFlag('--duration', 0.1, 3600), default: 10_000, defaultText: '10' },
+    warmup: { flags: '--warmup <seconds>', help: 'send this long first without measuring', parse: parseSecondsFlag('--warmup', 0, 600), default: 1000, defaultText: '1' },
+    drain: {
+      flags: '--drain <seconds>',
+      help: 'after the last send, wait this long for messages still on their way; later ones count as lost',
+      parse: parseSecondsFlag('--drain', 0, 600),
+      default: 2000,
+      defaultText: '2',
+    },
+    size: { flags: '--size <bytes>', help: 'padding per message (120 gives ~200-byte relays)', parse: parseIntFlag('--size', 0, 60_000), default: 120 },
+    token: { flags: '--token <secret>', env: 'RTC_TOKEN', help: 'for a `serve --token` server (prefer the env var)' },
+    roomPrefix: { flags: '--room-prefix <prefix>', help: 'room names are <prefix>-<n>', defaultText: 'load-<random>' },
+    connectConcurrency: { flags: '--connect-concurrency <n>', help: 'connections opened at once', parse: parseIntFlag('--connect-concurrency', 1, 10_000), default: 200 },
+  },
+  helpAfter: `
 Every client comes from this machine's address: raise the server's per-address limit first
 (rtc-cli serve --max-per-address 100000) and its rate limit if clients send more than 50/s each (--rate, --burst).
 Only load servers you run.
@@ -50,33 +53,36 @@ Only load servers you run.
 Examples:
   rtc-cli load signaling ws://127.0.0.1:3000/ws --clients 1000 --rate 5000 --duration 20
   rtc-cli load signaling wss://rtc.example.org/ws --clients 200 --rate 500 --json`,
-    )
-    .action(
-      action<LoadFlags>(async (ctx, opts, args) => {
-        const { runSignalingLoad } = await import('../load/signaling.js');
-        const spinner = ctx.out.spinner('connecting');
-        const result = await runSignalingLoad({
-          url: args[0]!,
-          clients: opts.clients,
-          rate: opts.rate,
-          durationMs: opts.duration,
-          warmupMs: opts.warmup,
-          drainMs: opts.drain,
-          payloadBytes: opts.size,
-          token: opts.token,
-          roomPrefix: opts.roomPrefix,
-          connectConcurrency: opts.connectConcurrency,
-          signal: ctx.signal,
-          onProgress: (p) => {
-            ctx.out.event({ event: 'progress', ...p });
-            if (ctx.out.interactive) spinner.text(progressLine(p));
-          },
-        }).finally(() => spinner.stop());
-        ctx.out.result(result, () => render(ctx, result));
-      }),
-    );
-  return load;
-}
+  run: async (ctx, opts, args) => {
+    const { runSignalingLoad } = await import('../load/signaling.js');
+    const spinner = ctx.out.spinner('connecting');
+    const result = await runSignalingLoad({
+      url: args[0]!,
+      clients: opts.clients,
+      rate: opts.rate,
+      durationMs: opts.duration,
+      warmupMs: opts.warmup,
+      drainMs: opts.drain,
+      payloadBytes: opts.size,
+      token: opts.token,
+      roomPrefix: opts.roomPrefix,
+      connectConcurrency: opts.connectConcurrency,
+      signal: ctx.signal,
+      onProgress: (p) => {
+        ctx.out.event({ event: 'progress', ...p });
+        if (ctx.out.interactive) spinner.text(progressLine(p));
+      },
+    }).finally(() => spinner.stop());
+    ctx.out.result(result, () => render(ctx, result));
+  },
+});
+
+export const command = defineParent({
+  name: 'load',
+  group: 'serve',
+  summary: 'load-test a server you run: `load signaling <ws-url>` (clients in rooms of two relaying at a rate)',
+  subcommands: [signaling],
+});
 
 function progressLine(p: LoadProgress): string {
   if (p.phase === 'connecting') return `connecting: ${p.joined}/${p.clients} joined (${p.elapsedS.toFixed(0)} s)`;

@@ -2,10 +2,10 @@
  * `rtc-cli recv-file <code> [--out <dir>]`: receive the files the `send-file` peer that printed the code sends (or the
  * one in `--room`). Protocol: docs/file-transfer-protocol.md, codes: docs/peer-auth.md. Logic: src/rtc/file-transfer.ts.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { action } from '../cli/run.js';
-import { timeoutOption } from '../cli/options.js';
-import { addCodeOptions, addPeerOptions, idleTimeoutOption, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
+import { InvalidArgumentError } from 'commander';
+import { defineCommand } from '../cli/flags.js';
+import { timeoutFlag } from '../cli/options.js';
+import { CODE, IDLE_TIMEOUT, peerFlags, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
 
 interface RecvFlags extends PeerFlagValues {
   out: string;
@@ -15,26 +15,48 @@ interface RecvFlags extends PeerFlagValues {
   maxSize?: number;
   timeout: number;
   idleTimeout: number;
+  code?: string;
 }
 
-export function register(program: Command): Command {
-  const cmd = program
-    .command('recv-file')
-    .description('receive files from the send-file peer whose code you type, into --out (SHA-256 verified, resumable)')
-    .argument('[code]', 'the code send-file printed, e.g. 7-guitarist-revenge')
-    .addOption(new Option('--out <dir>', 'directory to save into (must exist)').default('.'))
-    .addOption(new Option('--force', 'overwrite existing files (default: save as "name (1).ext" and say so)'))
-    .addOption(new Option('--stdout', 'write the received bytes to stdout instead of files (no partial file, no resume)').conflicts('force'))
-    .addOption(new Option('--allow-dotfiles', 'accept names starting with "." (refused by default; --force still never replaces one)'))
-    .addOption(new Option('--max-size <size>', 'refuse any file larger than this: bytes, or with a unit (500M, 2G, 1.5GiB, 10MB)').argParser(parseSize))
-    .addOption(timeoutOption(60, 'give up if no peer joins or connects within this many seconds'))
-    .addOption(idleTimeoutOption());
-  addCodeOptions(cmd, 'join');
-  addPeerOptions(cmd, { roomHelp: 'meet the sender in this room instead of with a code (the peer is then not authenticated)', defaultRole: 'answerer' });
-  return cmd
-    .addHelpText(
-      'after',
-      `
+const SAVING = 'Saving files:';
+
+export const command = defineCommand<RecvFlags>({
+  name: 'recv-file',
+  group: 'peers',
+  summary: 'receive files from the send-file peer whose code you type, into --out (SHA-256 verified, resumable)',
+  args: [{ name: '[code]', help: 'the code send-file printed, e.g. 7-guitarist-revenge' }],
+  flags: {
+    out: { flags: '--out <dir>', help: 'directory to save into (must exist)', doc: 'where files go (must exist; else exit 2 `RTC_ERR_BAD_OUTPUT`)', default: '.', group: SAVING },
+    force: { flags: '--force', help: 'overwrite existing files, never a dotfile (default: save as "name (1).ext" and say so)', group: SAVING },
+    stdout: {
+      flags: '--stdout',
+      help: 'write the received bytes to stdout instead of files (no partial file, no resume)',
+      conflicts: ['force'],
+      group: SAVING,
+    },
+    allowDotfiles: { flags: '--allow-dotfiles', help: 'accept names starting with "." (refused by default; --force still never replaces one)', group: SAVING },
+    maxSize: {
+      flags: '--max-size <size>',
+      help: 'refuse any file larger than this: bytes, or with a unit (500M, 2G, 1.5GiB, 10MB)',
+      doc: 'refuse any file larger than this: bytes, `K`/`M`/`G`/`T` or `KiB`…`TiB` (powers of 1024), `kB`…`TB` (powers of 1000)',
+      parse: parseSize,
+      defaultText: 'none',
+      group: SAVING,
+    },
+    timeout: {
+      ...timeoutFlag(60, 'give up if no peer joins or connects within this many seconds'),
+      doc: 'no peer joined / no connection within it → exit 1 (`RTC_ERR_NO_PEER` / `RTC_ERR_ICE_FAILED`)',
+    },
+    idleTimeout: {
+      ...IDLE_TIMEOUT,
+      doc:
+        'nothing from the peer for this long → `RTC_ERR_PEER_LEFT`; keepalives only, no data and no step, for this long → ' +
+        '`RTC_ERR_STALLED` (raise it for a sender reading a slow pipe)',
+    },
+    code: CODE,
+    ...peerFlags('answerer'),
+  },
+  helpAfter: `
 With a code, start it after send-file printed the code; a wrong code fails on both sides (RTC_ERR_PEER_AUTH) and
 the sender's code is used up. With --room, either side may start first.
 Each file is written into <out>/.rtc-cli-partial/ and moved into place only after its
@@ -52,43 +74,40 @@ Examples:
   rtc-cli recv-file --room demo --out ~/in              # other terminal: rtc-cli send-file --room demo a.bin
   rtc-cli recv-file --room demo --stdout | tar x
   rtc-cli recv-file --manual --out .                     # paste the sender's offer line; copy back the answer line`,
-    )
-    .action(
-      action<RecvFlags>(async (ctx, opts, args) => {
-        const toStdout = Boolean(opts.stdout);
-        if (toStdout) ctx.stdoutCarriesData();
-        let manualLine: (line: string) => void = () => {};
-        const target = peerTargetFrom(ctx, opts, {
-          command: 'recv-file',
-          example: 'rtc-cli recv-file 7-guitarist-revenge --out .',
-          manualLine: (line) => manualLine(line),
-          code: { side: 'join', positional: args[0] },
-        });
-        const { receiveFiles } = await import('../rtc/file-transfer.js');
-        const fmt = await import('../rtc/file-transfer-format.js');
-        const render = peerRenderer(ctx, fmt.formatPeerEvent, { manual: Boolean(target.manual), dataOnStdout: toStdout, target });
-        manualLine = render.manualLine;
-        const result = await render.wrap(receiveFiles({
-          outDir: opts.out,
-          force: Boolean(opts.force),
-          allowDotfiles: Boolean(opts.allowDotfiles),
-          maxSize: opts.maxSize,
-          stdout: toStdout ? process.stdout : undefined,
-          ...target,
-          timeoutMs: opts.timeout,
-          idleTimeoutMs: opts.idleTimeout,
-          abort: ctx.signal,
-          onEvent: render.onEvent,
-          onProgress: (p) => {
-            render.event({ event: 'progress', ...p });
-            if (ctx.out.interactive) render.spinner.text(fmt.formatProgress(p));
-          },
-        }));
-        // With --stdout the data owns stdout: result() then writes to stderr (ctx.stdoutCarriesData() above).
-        ctx.out.result(result, () => fmt.formatResult(result));
-      }),
-    );
-}
+  run: async (ctx, opts, args) => {
+    const toStdout = Boolean(opts.stdout);
+    if (toStdout) ctx.stdoutCarriesData();
+    let manualLine: (line: string) => void = () => {};
+    const target = peerTargetFrom(ctx, opts, {
+      command: 'recv-file',
+      example: 'rtc-cli recv-file 7-guitarist-revenge --out .',
+      manualLine: (line) => manualLine(line),
+      code: { side: 'join', positional: args[0], flag: opts.code },
+    });
+    const { receiveFiles } = await import('../rtc/file-transfer.js');
+    const fmt = await import('../rtc/file-transfer-format.js');
+    const render = peerRenderer(ctx, fmt.formatPeerEvent, { manual: Boolean(target.manual), dataOnStdout: toStdout, target });
+    manualLine = render.manualLine;
+    const result = await render.wrap(receiveFiles({
+      outDir: opts.out,
+      force: Boolean(opts.force),
+      allowDotfiles: Boolean(opts.allowDotfiles),
+      maxSize: opts.maxSize,
+      stdout: toStdout ? process.stdout : undefined,
+      ...target,
+      timeoutMs: opts.timeout,
+      idleTimeoutMs: opts.idleTimeout,
+      abort: ctx.signal,
+      onEvent: render.onEvent,
+      onProgress: (p) => {
+        render.event({ event: 'progress', ...p });
+        if (ctx.out.interactive) render.spinner.text(fmt.formatProgress(p));
+      },
+    }));
+    // With --stdout the data owns stdout: result() then writes to stderr (ctx.stdoutCarriesData() above).
+    ctx.out.result(result, () => fmt.formatResult(result));
+  },
+});
 
 const UNITS: Record<string, number> = {
   '': 1, b: 1,

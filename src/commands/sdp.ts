@@ -2,8 +2,7 @@
  * `rtc-cli sdp inspect <file|-> [answer]`: explain an SDP offer/answer (m-sections, codecs, transport, candidates) and
  * warn about common problems. Logic: src/rtc/sdp-inspect.ts.
  */
-import type { Command } from 'commander';
-import { action } from '../cli/run.js';
+import { defineCommand, defineParent } from '../cli/flags.js';
 import { RtcError } from '../errors.js';
 
 async function readInput(path: string): Promise<string> {
@@ -22,16 +21,15 @@ async function readInput(path: string): Promise<string> {
   }
 }
 
-export function register(program: Command): Command {
-  const sdp = program.command('sdp').description('work with SDP offers/answers');
-  sdp
-    .command('inspect')
-    .description('explain an SDP offer/answer: m-sections, codecs, ICE/DTLS transport, candidates, and common problems')
-    .argument('<sdp>', 'file with the SDP (raw, {"type","sdp"} JSON, or an rtc1.offer/answer line); - reads stdin')
-    .argument('[answer]', 'the answer to the first file\'s offer: also check the two fit together (common codecs, directions, DTLS roles)')
-    .addHelpText(
-      'after',
-      `
+const inspect = defineCommand<object>({
+  name: 'inspect',
+  summary: 'explain an SDP offer/answer: m-sections, codecs, ICE/DTLS transport, candidates, and common problems',
+  args: [
+    { name: '<sdp>', help: 'file with the SDP (raw, {"type","sdp"} JSON, or an rtc1.offer/answer line); - reads stdin' },
+    { name: '[answer]', help: "the answer to the first file's offer: also check the two fit together (common codecs, directions, DTLS roles)" },
+  ],
+  flags: {},
+  helpAfter: `
 Warnings (no candidates, missing fingerprint, no common codec, ...) do not change the exit code; an input that is not
 an SDP exits 2 (RTC_ERR_BAD_SDP).
 
@@ -39,22 +37,20 @@ Examples:
   rtc-cli sdp inspect offer.sdp
   rtc-cli sdp inspect offer.sdp answer.sdp --json
   pbpaste | rtc-cli sdp inspect -`,
-    )
-    .action(
-      action<object>(async (ctx, _opts, args) => {
-        const [first, second] = args as [string, string | undefined];
-        if (first === '-' && second === '-') throw new RtcError('RTC_ERR_USAGE', 'only one of the two SDPs can come from stdin');
-        const lib = await import('../rtc/sdp-inspect.js');
-        const a = await readInput(first);
-        if (second === undefined) {
-          const report = lib.inspectSdp(a);
-          ctx.out.result(report, () => lib.formatSdpReport(report));
-          return;
-        }
-        const b = await readInput(second);
-        const pair = lib.inspectSdpPair(a, b);
-        ctx.out.result(pair, () => lib.formatSdpPairReport(pair));
-      }),
-    );
-  return sdp;
-}
+  run: async (ctx, _opts, args) => {
+    const [first, second] = args as [string, string | undefined];
+    if (first === '-' && second === '-') throw new RtcError('RTC_ERR_USAGE', 'only one of the two SDPs can come from stdin');
+    const lib = await import('../rtc/sdp-inspect.js');
+    const a = await readInput(first);
+    if (second === undefined) {
+      const report = lib.inspectSdp(a);
+      ctx.out.result(report, () => lib.formatSdpReport(report));
+      return;
+    }
+    const b = await readInput(second);
+    const pair = lib.inspectSdpPair(a, b);
+    ctx.out.result(pair, () => lib.formatSdpPairReport(pair));
+  },
+});
+
+export const command = defineParent({ name: 'sdp', group: 'diagnose', summary: 'work with SDP offers/answers', subcommands: [inspect] });

@@ -2,27 +2,28 @@
  * `rtc-cli turn-check <turn-url...>`: allocate, refresh, permission, relay echo and a relay-only WebRTC connection
  * through each TURN URL. Exit 0 only when every check passed, 1 when one failed, 2 for bad input.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import { flagHintFor, withFlagHint, type FlagHints } from '../cli/flag-hints.js';
-import { action } from '../cli/run.js';
-import { parseIntFlag, timeoutOption } from '../cli/options.js';
+import { defineCommand } from '../cli/flags.js';
+import { ICE_ADDRESS, ICE_CREDENTIAL, ICE_USERNAME, TLS_FLAGS, parseIntFlag, timeoutFlag, type TlsFlagValues } from '../cli/options.js';
 import type { CommandContext } from '../cli/context.js';
 import type { CheckError, TurnCheck, TurnCheckResult } from '../diagnostics/turn-check.js';
 
-interface Opts {
-  username?: string;
-  credential?: string;
+interface Opts extends TlsFlagValues {
+  iceUsername?: string;
+  iceCredential?: string;
   secret?: string;
   ttl: number;
-  user?: string;
-  ca?: string;
-  insecure?: boolean;
+  user: string;
   count: number;
   maxLoss: number;
   ice: boolean;
-  localAddress?: string;
+  iceAddress?: string;
   timeout: number;
 }
+
+const CREDENTIALS = 'Credentials (long-term, or minted from a TURN REST secret):';
+const CHECKS = 'The checks:';
 
 function parsePercent(value: string): number {
   const n = Number(value);
@@ -35,11 +36,11 @@ function parsePercent(value: string): number {
 /** The flags behind turn-check's errors, thrown (bad input) or in a check's error (a failed step). */
 const HINTS: FlagHints = {
   option: {
-    secret: 'give either --username/--credential (RTC_TURN_USERNAME/RTC_TURN_CREDENTIAL) or --secret (RTC_TURN_SECRET), not both',
-    credentials: 'pass --username and --credential, or --secret; or set RTC_TURN_USERNAME and RTC_TURN_CREDENTIAL, or RTC_TURN_SECRET',
+    secret: 'give either --ice-username/--ice-credential (RTC_ICE_USERNAME/RTC_ICE_CREDENTIAL) or --secret (RTC_TURN_SECRET), not both',
+    credentials: 'pass --ice-username and --ice-credential, or --secret; or set RTC_ICE_USERNAME and RTC_ICE_CREDENTIAL, or RTC_TURN_SECRET',
     user: '--user must not contain ":" (it separates the expiry from the user in REST usernames)',
     ttlSeconds: '--ttl takes a positive number of seconds',
-    localAddress: 'give --local-address one of this machine\'s IP addresses, or leave it out',
+    localAddress: 'give --ice-address one of this machine\'s IP addresses, or leave it out',
     caFile: 'pass --ca a readable PEM file holding the CA certificate',
     maxLossPct: 'the path to the relay loses packets: try again, or raise --max-loss',
   },
@@ -59,78 +60,100 @@ function hintFor(e: CheckError, auth: 'long-term' | 'rest'): string | undefined 
   return flagHintFor(e, HINTS) ?? e.hint;
 }
 
-export function register(program: Command): Command {
-  const cmd = program.command('turn-check');
-  return cmd
-    .description('prove a TURN server works: allocate, refresh, permission, relay echo (RTT, loss) and a relay-only WebRTC connection')
-    .argument('<url...>', 'turn:host[:port][?transport=udp|tcp] or turns:host[:port] (TLS); several URLs are checked in turn')
-    .addOption(new Option('--username <name>', 'TURN username (long-term credentials)').env('RTC_TURN_USERNAME'))
-    .addOption(new Option('--credential <password>', 'TURN password (prefer the env var: flags show up in `ps`)').env('RTC_TURN_CREDENTIAL'))
-    .addOption(new Option('--secret <secret>', 'TURN REST shared secret (coturn static-auth-secret): credentials are minted from it').env('RTC_TURN_SECRET'))
-    .addOption(new Option('--ttl <seconds>', 'lifetime of minted REST credentials').argParser(parseIntFlag('--ttl', 1, 31_536_000)).default(3600))
-    .addOption(new Option('--user <name>', 'user part of minted REST usernames ("<expiry>:<user>")').default('rtc-cli'))
-    .addOption(new Option('--ca <file>', 'PEM CA certificate to trust for turns: (self-signed or private CA)'))
-    .addOption(new Option('--insecure', 'do not verify the turns: server certificate (testing only)'))
-    .addOption(new Option('--count <n>', 'packets sent through the relay').argParser(parseIntFlag('--count', 1, 10_000)).default(10))
-    .addOption(new Option('--max-loss <percent>', 'fail the relay check above this packet loss').argParser(parsePercent).default(0))
-    .addOption(new Option('--no-ice', 'skip the relay-only WebRTC (werift) connection'))
-    .addOption(new Option('--local-address <ip>', 'bind local sockets to this address (default: 127.0.0.1 for a loopback server, else any)'))
-    .addOption(timeoutOption(5, 'time limit of each step (request, relay echo, ICE), seconds'))
-    .addHelpText(
-      'after',
-      `
+export const command = defineCommand<Opts>({
+  name: 'turn-check',
+  group: 'diagnose',
+  summary: 'prove a TURN server works: allocate, refresh, permission, relay echo (RTT, loss) and a relay-only WebRTC connection',
+  args: [{ name: '<url...>', help: 'turn:host[:port][?transport=udp|tcp] or turns:host[:port] (TLS); several URLs are checked in turn' }],
+  flags: {
+    iceUsername: {
+      ...ICE_USERNAME,
+      help: 'TURN username (long-term credentials)',
+      group: CREDENTIALS,
+      renamed: { flags: ['--username <name>'], env: ['RTC_TURN_USERNAME'] },
+    },
+    iceCredential: {
+      ...ICE_CREDENTIAL,
+      group: CREDENTIALS,
+      renamed: { flags: ['--credential <password>'], env: ['RTC_TURN_CREDENTIAL'] },
+    },
+    secret: {
+      flags: '--secret <secret>',
+      env: 'RTC_TURN_SECRET',
+      help: 'TURN REST shared secret (coturn static-auth-secret): credentials are minted from it',
+      doc: 'TURN REST shared secret (coturn `static-auth-secret`): username `<expiry>:<user>`, password base64(HMAC-SHA1(secret, username))',
+      group: CREDENTIALS,
+    },
+    ttl: { flags: '--ttl <seconds>', help: 'lifetime of minted REST credentials', parse: parseIntFlag('--ttl', 1, 31_536_000), default: 3600, group: CREDENTIALS },
+    user: {
+      flags: '--user <name>',
+      help: 'user part of minted REST usernames ("<expiry>:<user>"), unless --ice-username gives one',
+      default: 'rtc-cli',
+      group: CREDENTIALS,
+    },
+    ...TLS_FLAGS,
+    count: { flags: '--count <n>', help: 'packets sent through the relay', parse: parseIntFlag('--count', 1, 10_000), default: 10, group: CHECKS },
+    maxLoss: { flags: '--max-loss <percent>', help: 'fail the relay check above this packet loss', parse: parsePercent, default: 0, group: CHECKS },
+    ice: { flags: '--no-ice', help: 'skip the relay-only WebRTC (werift) connection', group: CHECKS },
+    iceAddress: {
+      ...ICE_ADDRESS,
+      help: 'bind local sockets (and confine ICE gathering) to this address',
+      defaultText: '127.0.0.1 for a loopback server, else any',
+      group: CHECKS,
+      renamed: { flags: ['--local-address <ip>'] },
+    },
+    timeout: { ...timeoutFlag(5, 'time limit of each step (a request, the relay echo, ICE), seconds'), group: CHECKS },
+  },
+  helpAfter: `
 Examples:
-  RTC_TURN_USERNAME=alice RTC_TURN_CREDENTIAL=*** rtc-cli turn-check turn:turn.example.com:3478 'turn:turn.example.com:3478?transport=tcp' turns:turn.example.com:5349
+  RTC_ICE_USERNAME=alice RTC_ICE_CREDENTIAL=*** rtc-cli turn-check turn:turn.example.com:3478 'turn:turn.example.com:3478?transport=tcp' turns:turn.example.com:5349
   RTC_TURN_SECRET=*** rtc-cli turn-check --json turn:turn.example.com   # coturn use-auth-secret
 Exit codes: 0 every check passed, 1 a check failed (the error says which step and why), 2 bad input.`,
-    )
-    .action(
-      action<Opts>(async (ctx, opts, args) => {
-        // Flags beat the environment: a --secret flag ignores RTC_TURN_USERNAME/CREDENTIAL from the env, and the other
-        // way round, so a CI job with both kinds of secrets set can still choose with one flag.
-        const urls = args;
-        const { turnCheck } = await import('../diagnostics/turn-check.js');
-        const sourceOf = (name: string): string | undefined => cmd.getOptionValueSource(name);
-        let { username, credential, secret } = opts;
-        if (secret !== undefined && credential !== undefined) {
-          if (sourceOf('secret') === 'env' && sourceOf('credential') !== 'env') secret = undefined;
-          else if (sourceOf('credential') === 'env' && sourceOf('secret') !== 'env') {
-            credential = undefined;
-            if (sourceOf('username') === 'env') username = undefined;
-          }
-        }
-        const spinner = ctx.out.spinner('checking TURN ...');
-        const result = await turnCheck({
-          urls,
-          username: secret !== undefined ? undefined : username,
-          password: credential,
-          secret,
-          ttlSeconds: opts.ttl,
-          user: secret !== undefined ? (sourceOf('user') === 'default' && username ? username : opts.user) : undefined,
-          caFile: opts.ca,
-          insecure: opts.insecure,
-          count: opts.count,
-          maxLossPct: opts.maxLoss,
-          ice: opts.ice,
-          localAddress: opts.localAddress,
-          timeoutMs: opts.timeout,
-          signal: ctx.signal,
-          // Progress goes to stderr (--verbose) so that --json stdout is exactly one object a CI job can parse.
-          onStep: (e) => {
-            ctx.out.debug(`${e.url}: ${e.step} ${e.ok ? 'ok' : 'FAILED'} ${e.ms} ms${e.detail ? ` (${e.detail})` : ''}`);
-            spinner.text(`${e.url}: ${e.step} ${e.ok ? 'ok' : 'failed'}`);
-          },
-        }).catch((e: unknown) => {
-          spinner.stop();
-          throw withFlagHint(e, HINTS);
-        });
-        spinner.stop();
-        for (const c of result.checks) if (c.error) c.error.hint = hintFor(c.error, result.auth);
-        if (!result.ok) ctx.setExitCode(1);
-        ctx.out.result(result, () => render(result, ctx));
-      }),
-    );
-}
+  run: async (ctx, opts, args) => {
+    // Flags beat the environment: a --secret flag ignores RTC_ICE_USERNAME/CREDENTIAL from the env, and the other
+    // way round, so a CI job with both kinds of secrets set can still choose with one flag.
+    const urls = args;
+    const { turnCheck } = await import('../diagnostics/turn-check.js');
+    const sourceOf = ctx.flagSource;
+    let { iceUsername: username, iceCredential: credential, secret } = opts;
+    if (secret !== undefined && credential !== undefined) {
+      if (sourceOf('secret') === 'env' && sourceOf('iceCredential') !== 'env') secret = undefined;
+      else if (sourceOf('iceCredential') === 'env' && sourceOf('secret') !== 'env') {
+        credential = undefined;
+        if (sourceOf('iceUsername') === 'env') username = undefined;
+      }
+    }
+    const spinner = ctx.out.spinner('checking TURN ...');
+    const result = await turnCheck({
+      urls,
+      username: secret !== undefined ? undefined : username,
+      password: credential,
+      secret,
+      ttlSeconds: opts.ttl,
+      user: secret !== undefined ? (sourceOf('user') === 'default' && username ? username : opts.user) : undefined,
+      caFile: opts.ca,
+      insecure: opts.insecure,
+      count: opts.count,
+      maxLossPct: opts.maxLoss,
+      ice: opts.ice,
+      localAddress: opts.iceAddress,
+      timeoutMs: opts.timeout,
+      signal: ctx.signal,
+      // Progress goes to stderr (--verbose) so that --json stdout is exactly one object a CI job can parse.
+      onStep: (e) => {
+        ctx.out.debug(`${e.url}: ${e.step} ${e.ok ? 'ok' : 'FAILED'} ${e.ms} ms${e.detail ? ` (${e.detail})` : ''}`);
+        spinner.text(`${e.url}: ${e.step} ${e.ok ? 'ok' : 'failed'}`);
+      },
+    }).catch((e: unknown) => {
+      spinner.stop();
+      throw withFlagHint(e, HINTS);
+    });
+    spinner.stop();
+    for (const c of result.checks) if (c.error) c.error.hint = hintFor(c.error, result.auth);
+    if (!result.ok) ctx.setExitCode(1);
+    ctx.out.result(result, () => render(result, ctx));
+  },
+});
 
 function ms(n: number | null | undefined): string {
   return n === null || n === undefined ? '' : `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`;

@@ -4,6 +4,7 @@
  * at fault, so the command can name its flag.
  */
 import { RtcError } from '../errors.js';
+import { formatEndpoint } from '../stun/endpoint.js';
 import { InvalidOptionError, NetworkError } from '../stun/errors.js';
 import { startStunServer, type StunServerHandle, type StunServerOptions } from '../stun/server.js';
 import { protocolToRtcError } from './protocol-errors.js';
@@ -23,7 +24,7 @@ export async function startEmbeddedStunServer(opts: StunServerOptions): Promise<
       throw new RtcError('RTC_ERR_BAD_ADDRESS', `STUN server: ${e.details.endpoint?.address} is not an address of this machine`, { cause: e });
     }
     if (e instanceof NetworkError && (e.kind === 'in-use' || e.kind === 'socket')) {
-      const where = e.details.endpoint ? `${e.details.endpoint.address}:${e.details.endpoint.port}` : '';
+      const where = e.details.endpoint ? formatEndpoint(e.details.endpoint) : '';
       throw new RtcError('RTC_ERR_LISTEN', `STUN server: cannot listen on UDP ${where} (${e.details.errno ?? e.message})`, { cause: e, details: { errno: e.details.errno } });
     }
     throw protocolToRtcError(e, { role: 'STUN' });

@@ -13,11 +13,12 @@
  *
  * werift runs in a worker thread that is terminated at the end (see turn-ice-worker.ts).
  */
-import { isIP } from 'node:net';
 import type { Worker } from 'node:worker_threads';
 import { interruptError, RtcError, type RtcErrorCode } from '../errors.js';
-import { candidateAllowed, parseCandidate } from '../rtc/peer-connection.js';
+import { parseCandidate } from '../rtc/candidate.js';
+import { candidateAllowed } from '../rtc/peer-connection.js';
 import { parseIceServerUrl, type IceConfig, type IceServerUrl } from '../rtc/ice-config.js';
+import { formatEndpoint } from '../stun/endpoint.js';
 // Light imports only: the STUN/TURN probes pull in werift's codec (~0.4 s to load) and are imported after the werift
 // worker has started, so the two loads overlap.
 import { readCaFile } from './ca-file.js';
@@ -100,10 +101,6 @@ function errorCodeFor(err: RtcError): number {
   return typeof stun === 'number' ? stun : UNREACHABLE_CODE;
 }
 
-function hostPort(address: string, port: number): string {
-  return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
 function verdictFor(servers: ServerSummary[], errors: GatherError[], candidates: GatheredCandidate[]): string {
   if (candidates.length === 0 && servers.length === 0) return 'no candidates at all: no usable network interface (or the gathering address is not an address of this machine?)';
   const parts: string[] = [];
@@ -125,7 +122,7 @@ function verdictFor(servers: ServerSummary[], errors: GatherError[], candidates:
   for (const s of stun) {
     if (s.ok) {
       const srflx = candidates.find((c) => c.type === 'srflx' && c.url === s.url);
-      parts.push(`STUN reachable, srflx ${srflx ? hostPort(srflx.address, srflx.port) : ''} (${s.url})`.replace('  ', ' '));
+      parts.push(`STUN reachable, srflx ${srflx ? formatEndpoint(srflx) : ''} (${s.url})`.replace('  ', ' '));
       continue;
     }
     const e = errOf(s.url);

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { RTCPeerConnection, RTCPeerConnectionConfig } from 'werift';
 import { Worker } from 'node:worker_threads';
 import { interruptError, RtcError, type RtcErrorCode } from '../errors.js';
+import { sdpCandidates } from '../rtc/candidate.js';
 import { createPeerConnection, describeSelectedPair, formatSelectedPair } from '../rtc/peer-connection.js';
 
 export interface IceEchoOptions {
@@ -46,7 +47,7 @@ function waitGathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
 }
 
 function hasRelayCandidate(sdp: string | undefined): boolean {
-  return /a=candidate:\S+ \d+ \S+ \d+ \S+ \d+ typ relay/.test(sdp ?? '');
+  return sdpCandidates(sdp ?? '').some((c) => c.type === 'relay');
 }
 
 /**

@@ -76,5 +76,8 @@ export function formatResult(r: TransferResult): string {
   if (!r.werift.patched) {
     lines.push(`note: werift ${r.werift.version ?? '(unknown version)'} runs without rtc-cli's performance patches: stock data-channel speed (README: Performance)`);
   }
+  if (!r.werift.dtlsProofs && !r.authenticated) {
+    lines.push(`note: werift ${r.werift.version ?? '(unknown version)'} does not check that the DTLS peer holds its certificate's key (rtc-cli's werift patch 008 is missing): something on the network path could sit in the middle of this session unnoticed (SECURITY.md)`);
+  }
   return lines.join('\n');
 }

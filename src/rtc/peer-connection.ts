@@ -14,24 +14,9 @@
 import { isIP } from 'node:net';
 import type { RTCPeerConnection, RTCPeerConnectionConfig } from 'werift';
 import { RtcError } from '../errors.js';
+import { formatEndpoint } from '../stun/endpoint.js';
+import { parseCandidate } from './candidate.js';
 import type { IceConfig } from './ice-config.js';
-
-export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
-
-/** One ICE candidate, as carried in an `a=candidate:` line (RFC 8839 §5.1). */
-export interface CandidateInfo {
-  foundation: string;
-  component: number;
-  /** Transport of the candidate itself: udp or tcp. */
-  protocol: string;
-  priority: number;
-  address: string;
-  port: number;
-  type: CandidateType | string;
-  relatedAddress?: string;
-  relatedPort?: number;
-  tcpType?: string;
-}
 
 export interface SelectedEndpoint {
   type: string;
@@ -45,40 +30,6 @@ export interface SelectedPair {
   remote: SelectedEndpoint;
   /** "relayed" when either side of the pair is a TURN relay candidate, "direct" otherwise. */
   path: 'direct' | 'relayed';
-}
-
-/**
- * Parse the value of a candidate attribute (`candidate:...`, with or without the `a=` prefix), per RFC 8839 §5.1:
- * foundation component transport priority address port "typ" type [raddr x] [rport y] [tcptype t] *(ext).
- * Returns undefined for anything that does not have that shape (never throws: the input comes from the network).
- */
-export function parseCandidate(line: string): CandidateInfo | undefined {
-  let s = line.trim();
-  if (s.startsWith('a=')) s = s.slice(2);
-  if (s.startsWith('candidate:')) s = s.slice('candidate:'.length);
-  const f = s.split(/\s+/);
-  if (f.length < 8 || f[6] !== 'typ') return undefined;
-  const component = Number(f[1]);
-  const priority = Number(f[3]);
-  const port = Number(f[5]);
-  if (!Number.isInteger(component) || !Number.isFinite(priority) || !Number.isInteger(port)) return undefined;
-  const info: CandidateInfo = {
-    foundation: f[0]!,
-    component,
-    protocol: f[2]!.toLowerCase(),
-    priority,
-    address: f[4]!,
-    port,
-    type: f[7]!,
-  };
-  for (let i = 8; i + 1 < f.length; i += 2) {
-    const k = f[i];
-    const v = f[i + 1]!;
-    if (k === 'raddr') info.relatedAddress = v;
-    else if (k === 'rport') info.relatedPort = Number(v);
-    else if (k === 'tcptype') info.tcpType = v;
-  }
-  return info;
 }
 
 /**
@@ -252,8 +203,31 @@ export function describeSelectedPair(pc: RTCPeerConnection): SelectedPair | unde
   return undefined;
 }
 
+/**
+ * Why werift aborted the DTLS handshake because the peer did not prove it holds its certificate's private key (a
+ * ServerKeyExchange or CertificateVerify signature that does not verify, RFC 5246 §7.4.3/§7.4.8) or its Finished did
+ * not match (§7.4.9), or undefined. werift 0.25.2 checks none of these: rtc-cli's patch 008 (patches/README.md) adds
+ * the checks and leaves the reason on werift's DTLS socket as `verifyError`.
+ */
+export function dtlsProofFailure(pc: RTCPeerConnection): string | undefined {
+  for (const t of pc.dtlsTransports) {
+    const e = (t as unknown as { dtls?: { verifyError?: unknown } }).dtls?.verifyError;
+    if (e instanceof Error) return e.message;
+  }
+  return undefined;
+}
+
+/** The error a user sees when the DTLS peer failed to prove its identity (see dtlsProofFailure). */
+export function dtlsIdentityError(reason: string): RtcError {
+  return new RtcError('RTC_ERR_PEER_AUTH', `the peer failed to prove its DTLS identity (${reason}); the connection was refused`, {
+    hint:
+      'it showed the certificate its SDP names without holding that certificate\'s key: something on the network path, or whoever relayed the SDP, may sit in the middle. Use a code (send-file without --room) or a network and signaling server you trust',
+    details: { reason },
+  });
+}
+
 /** One line for humans: "direct udp 127.0.0.1:40000 (host) ⇄ 127.0.0.1:40001 (host)". */
 export function formatSelectedPair(p: SelectedPair): string {
-  const ep = (e: SelectedEndpoint): string => `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port} (${e.type})`;
+  const ep = (e: SelectedEndpoint): string => `${formatEndpoint(e)} (${e.type})`;
   return `${p.path} ${p.local.protocol} ${ep(p.local)} <-> ${ep(p.remote)}`;
 }

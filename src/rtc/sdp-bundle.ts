@@ -23,6 +23,7 @@
  * credentials for every section). The two `bundleRemote*` helpers keep the per-connection state for src/rtc/peer.ts.
  */
 import sdpTransform from 'sdp-transform';
+import { candidateExtension } from './candidate.js';
 
 type Session = ReturnType<typeof sdpTransform.parse>;
 type Media = Session['media'][number];
@@ -167,13 +168,6 @@ export function normalizeBundle(sdp: string): NormalizedDescription {
   return { ...unchanged, sdp: sdpTransform.write(session), changed: true, notes };
 }
 
-/** The `ufrag` extension of a candidate attribute (Chromium and werift add it), if any. */
-function candidateUfrag(candidate: string): string | undefined {
-  const f = candidate.trim().split(/\s+/);
-  for (let i = 8; i + 1 < f.length; i += 2) if (f[i] === 'ufrag') return f[i + 1];
-  return undefined;
-}
-
 /**
  * Where a trickled remote candidate goes (RFC 8843 §10): to the tagged section when it was trickled for another
  * bundled section; nowhere (undefined) when it belongs to a section's own, unused transport or names another ufrag.
@@ -185,7 +179,7 @@ export function routeCandidate<C extends CandidateInit>(desc: Pick<NormalizedDes
   const route = mid === undefined || mid === null ? undefined : desc.routes.get(mid);
   if (!route) return c;
   if (route.foreign) return undefined;
-  const ufrag = candidateUfrag(c.candidate);
+  const ufrag = candidateExtension(c.candidate, 'ufrag');
   if (ufrag !== undefined && route.tagUfrag !== undefined && ufrag !== route.tagUfrag) return undefined;
   if (mid === route.tagMid) return c;
   return { ...c, sdpMid: route.tagMid, sdpMLineIndex: route.tagIndex };

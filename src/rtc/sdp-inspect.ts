@@ -7,6 +7,8 @@
  */
 import sdpTransform from 'sdp-transform';
 import { RtcError } from '../errors.js';
+import { formatEndpoint } from '../stun/endpoint.js';
+import { fromGrammar, type CandidateInfo } from './candidate.js';
 import { decodeManualLine } from './manual-signal.js';
 
 export interface SdpCodec {
@@ -18,18 +20,9 @@ export interface SdpCodec {
   rtcpFb: string[];
 }
 
-export interface SdpCandidate {
+/** A candidate of an m-section (src/rtc/candidate.ts) and the mid it belongs to. */
+export interface SdpCandidate extends CandidateInfo {
   mid: string | null;
-  foundation: string;
-  component: number;
-  protocol: string;
-  priority: number;
-  address: string;
-  port: number;
-  type: string;
-  relatedAddress?: string;
-  relatedPort?: number;
-  tcpType?: string;
 }
 
 export interface SdpSection {
@@ -134,21 +127,9 @@ export function inspectSdp(input: string): SdpReport {
       fmtp: (m.fmtp ?? []).find((f) => f.payload === r.payload)?.config ?? null,
       rtcpFb: (m.rtcpFb ?? []).filter((f) => String(f.payload) === String(r.payload) || f.payload === '*').map(fbText),
     }));
-    const candidates: SdpCandidate[] = (m.candidates ?? []).map((c) => {
-      const out: SdpCandidate = {
-        mid,
-        foundation: String(c.foundation),
-        component: Number(c.component),
-        protocol: String(c.transport).toLowerCase(),
-        priority: Number(c.priority),
-        address: String(c.ip),
-        port: Number(c.port),
-        type: String(c.type),
-      };
-      if (c.raddr !== undefined) out.relatedAddress = String(c.raddr);
-      if (c.rport !== undefined) out.relatedPort = Number(c.rport);
-      if (c.tcptype !== undefined) out.tcpType = String(c.tcptype);
-      return out;
+    const candidates: SdpCandidate[] = (m.candidates ?? []).flatMap((c) => {
+      const info = fromGrammar(c);
+      return info ? [{ mid, ...info }] : [];
     });
     const fingerprint = m.fingerprint ?? s.fingerprint;
     const isData = m.type === 'application';
@@ -296,8 +277,8 @@ export function formatSdpReport(r: SdpReport, title?: string): string {
     if (x.sctp) out.push(`    SCTP port ${x.sctp.port ?? '?'}, max-message-size ${x.sctp.maxMessageSize ?? '(default 64 KiB)'}`);
     out.push(`    ICE ufrag ${x.ice.ufrag ?? '(none)'}${x.ice.options ? `, options ${x.ice.options}` : ''}; DTLS setup ${x.dtls.setup ?? '(none)'}, fingerprint ${x.dtls.fingerprint ? `${x.dtls.fingerprint.hash} ${x.dtls.fingerprint.value}` : '(none)'}`);
     for (const c of x.candidates) {
-      const rel = c.relatedAddress ? ` raddr ${c.relatedAddress}:${c.relatedPort ?? '?'}` : '';
-      out.push(`    candidate ${c.type} ${c.protocol} ${c.address}:${c.port} priority ${c.priority}${rel}`);
+      const rel = c.relatedAddress ? ` raddr ${c.relatedPort === undefined ? `${c.relatedAddress}:?` : formatEndpoint({ address: c.relatedAddress, port: c.relatedPort })}` : '';
+      out.push(`    candidate ${c.type} ${c.protocol} ${formatEndpoint(c)} priority ${c.priority}${rel}`);
     }
     if (x.endOfCandidates) out.push('    end-of-candidates');
   }

@@ -5,7 +5,8 @@
  * patch-package records what it applied in `<werift>/.patch-package.json`: each patch file's name and the SHA-256 of
  * its content. This compares that record with the patch files this package ships, so a werift of another version, an
  * install that skipped scripts, or a patch that failed to apply shows up as `patched: false` in the send-file /
- * recv-file result instead of as an unexplained slow transfer. Reads a few small files once; never throws.
+ * recv-file result instead of as an unexplained slow transfer, and `dtlsProofs: false` says that werift does not verify the
+ * DTLS peer's handshake signatures (patch 008 missing). Reads a few small files once; never throws.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -20,7 +21,17 @@ export interface WeriftPatchState {
   patched: boolean;
   /** Names of the patches applied (e.g. "sack-every-second-packet"). */
   applied: string[];
+  /**
+   * werift checks the DTLS peer's proofs of key possession: patch 008 (dtls-verify-peer-proofs) is applied with this
+   * package's content. Without it, werift 0.25.2 accepts a peer that replays a certificate without holding its key
+   * (SECURITY.md).
+   */
+  dtlsProofs: boolean;
 }
+
+/** The patch that makes werift verify the DTLS peer's signatures and Finished (patches/README.md, 008). */
+const DTLS_PROOFS_PATCH = 'dtls-verify-peer-proofs';
+const UNKNOWN: WeriftPatchState = { version: null, patched: false, applied: [], dtlsProofs: false };
 
 /** The package root: two levels above src/rtc/ (tsx) or dist/rtc/ (the build). */
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -48,7 +59,7 @@ export function readWeriftPatchState(packageRoot: string, from: string): WeriftP
     const require = createRequire(from);
     // The first node_modules/werift on Node's lookup path is the one `import('werift')` loads.
     const dir = (require.resolve.paths('werift') ?? []).map((d) => join(d, 'werift')).find((d) => existsSync(join(d, 'package.json')));
-    if (!dir) return { version: null, patched: false, applied: [] };
+    if (!dir) return { ...UNKNOWN, applied: [] };
     const version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version?: string }).version ?? null;
     const patchDir = join(packageRoot, 'patches');
     const shipped = existsSync(patchDir) ? readdirSync(patchDir).filter((f) => f.startsWith(`werift+${version}+`) && f.endsWith('.patch')) : [];
@@ -63,8 +74,9 @@ export function readWeriftPatchState(packageRoot: string, from: string): WeriftP
       version,
       patched: shipped.length > 0 && shipped.every(sameContent),
       applied: applied.map((f) => f.replace(/^werift\+[^+]+\+\d+\+/, '').replace(/\.patch$/, '')),
+      dtlsProofs: shipped.some((f) => f.endsWith(`+${DTLS_PROOFS_PATCH}.patch`) && sameContent(f)),
     };
   } catch {
-    return { version: null, patched: false, applied: [] };
+    return { ...UNKNOWN, applied: [] };
   }
 }

@@ -2,17 +2,19 @@
  * The self-signed certificate for `rtc-cli serve --https` (browsers only give camera access to secure contexts, so a
  * phone on the LAN needs https:// to use the companion page).
  *
- * Pure JavaScript: node:crypto makes the P-256 key and the ECDSA signature; the X.509 structure (RFC 5280 §4.1) is
- * DER-encoded here, so no openssl binary or extra dependency is needed on a fresh machine. The certificate covers
- * localhost, the machine's host name and every local interface address (subjectAltName, RFC 5280 §4.2.1.6), lives in
- * the user's config directory (key mode 0600) and is reused until it expires or the machine's names change.
+ * @peculiar/x509 (already installed with werift) builds and signs the X.509 structure (RFC 5280 §4.1) on Node's
+ * WebCrypto: no openssl binary is needed on a fresh machine. It is imported only when a certificate is made, so
+ * `--help` and plain-HTTP `serve` do not load it. The certificate covers localhost, the machine's host name and every
+ * local interface address (subjectAltName, RFC 5280 §4.2.1.6), lives in the user's config directory (key mode 0600)
+ * and is reused until it expires or the machine's names change.
  */
-import { X509Certificate, createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { KeyObject, X509Certificate, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { homedir, hostname, networkInterfaces } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { RtcError } from '../errors.js';
+import { canonicalIp, ipv6Groups, ipv6ToBytes } from '../net/ip.js';
 
 export interface TlsMaterial {
   cert: string;
@@ -66,129 +68,53 @@ export function localNames(): { dnsNames: string[]; ipAddresses: string[] } {
   return { dnsNames: [...dns], ipAddresses: [...ips] };
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Minimal DER (ITU-T X.690) encoder: just the types an X.509 certificate needs.
-
-function derLen(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes: number[] = [];
-  while (n > 0) {
-    bytes.unshift(n & 0xff);
-    n >>= 8;
+/**
+ * An IP SAN as @peculiar/x509 reads it: its IPv6 reader knows neither `::ffff:1.2.3.4` tails nor zone ids, so IPv6
+ * goes as eight hex groups from our own parser (the bytes are what RFC 5280 §4.2.1.6 puts in iPAddress).
+ */
+function sanIp(ip: string): string {
+  const v6 = ipv6ToBytes(ip);
+  if (!v6) {
+    if (!net.isIPv4(ip)) throw new RtcError('RTC_ERR_BAD_ADDRESS', `not an IP address: ${ip}`);
+    return ip;
   }
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-function tlv(tag: number, content: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([tag]), derLen(content.length), content]);
-}
-const seq = (...items: Buffer[]): Buffer => tlv(0x30, Buffer.concat(items));
-const set = (...items: Buffer[]): Buffer => tlv(0x31, Buffer.concat(items));
-const octets = (b: Buffer): Buffer => tlv(0x04, b);
-const utf8 = (s: string): Buffer => tlv(0x0c, Buffer.from(s, 'utf8'));
-const bitString = (b: Buffer): Buffer => tlv(0x03, Buffer.concat([Buffer.from([0]), b]));
-const explicit = (n: number, inner: Buffer): Buffer => tlv(0xa0 | n, inner);
-function integer(b: Buffer): Buffer {
-  // DER INTEGER is two's complement: a leading 1 bit would make it negative.
-  return tlv(0x02, b[0] & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b);
-}
-function oid(dotted: string): Buffer {
-  const parts = dotted.split('.').map(Number);
-  const out: number[] = [parts[0] * 40 + parts[1]];
-  for (const p of parts.slice(2)) {
-    const chunk: number[] = [p & 0x7f];
-    let v = Math.floor(p / 128);
-    while (v > 0) {
-      chunk.unshift((v & 0x7f) | 0x80);
-      v = Math.floor(v / 128);
-    }
-    out.push(...chunk);
-  }
-  return tlv(0x06, Buffer.from(out));
-}
-/** RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050. */
-function time(d: Date): Buffer {
-  const iso = d.toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z'; // YYYYMMDDHHMMSSZ
-  return d.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(iso.slice(2), 'ascii')) : tlv(0x18, Buffer.from(iso, 'ascii'));
-}
-
-/** IPv4 → 4 bytes, IPv6 → 16 bytes (for the iPAddress GeneralName, RFC 5280 §4.2.1.6). */
-export function ipBytes(ip: string): Buffer {
-  if (net.isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
-  if (!net.isIPv6(ip)) throw new RtcError('RTC_ERR_BAD_ADDRESS', `not an IP address: ${ip}`);
-  let s = ip;
-  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hex groups.
-  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
-  if (v4) {
-    const b = v4.slice(1).map(Number);
-    s = s.slice(0, -v4[0].length) + ((b[0] << 8) | b[1]).toString(16) + ':' + ((b[2] << 8) | b[3]).toString(16);
-  }
-  const [head, rest] = s.split('::') as [string, string | undefined];
-  const h = head ? head.split(':').map((x) => parseInt(x, 16)) : [];
-  const r = rest ? rest.split(':').map((x) => parseInt(x, 16)) : [];
-  const words = rest === undefined ? h : [...h, ...new Array<number>(8 - h.length - r.length).fill(0), ...r];
-  const out = Buffer.alloc(16);
-  words.forEach((w, i) => out.writeUInt16BE(w, i * 2));
-  return out;
-}
-
-const OID = {
-  ecdsaWithSha256: '1.2.840.10045.4.3.2',
-  commonName: '2.5.4.3',
-  organization: '2.5.4.10',
-  subjectKeyId: '2.5.29.14',
-  keyUsage: '2.5.29.15',
-  subjectAltName: '2.5.29.17',
-  basicConstraints: '2.5.29.19',
-  extKeyUsage: '2.5.29.37',
-  serverAuth: '1.3.6.1.5.5.7.3.1',
-};
-
-function extension(id: string, critical: boolean, value: Buffer): Buffer {
-  return critical ? seq(oid(id), tlv(0x01, Buffer.from([0xff])), octets(value)) : seq(oid(id), octets(value));
+  return ipv6Groups(v6);
 }
 
 /** Build a self-signed P-256 certificate for these names. Returns PEM strings. */
-export function generateSelfSigned(dnsNames: string[], ipAddresses: string[], opts: { days?: number; now?: Date } = {}): { cert: string; key: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const spki = publicKey.export({ type: 'spki', format: 'der' });
+export async function generateSelfSigned(
+  dnsNames: string[],
+  ipAddresses: string[],
+  opts: { days?: number; now?: Date } = {},
+): Promise<{ cert: string; key: string }> {
+  const x509 = await import('@peculiar/x509');
+  x509.cryptoProvider.set(webcrypto as Crypto);
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const now = opts.now ?? new Date();
-  // Backdate an hour so a peer whose clock is slightly behind does not see "not yet valid".
-  const notBefore = new Date(now.getTime() - 3600_000);
-  const notAfter = new Date(now.getTime() + (opts.days ?? 365) * 86_400_000);
-  const serial = randomBytes(16);
-  serial[0] = (serial[0] & 0x7f) | 0x01; // positive, non-zero (RFC 5280 §4.1.2.2)
-  const name = seq(
-    set(seq(oid(OID.organization), utf8('rtc-cli'))),
-    set(seq(oid(OID.commonName), utf8(`rtc-cli serve ${hostname().slice(0, 40)}`))),
-  );
-  const sigAlg = seq(oid(OID.ecdsaWithSha256));
-  const san = seq(
-    ...dnsNames.map((d) => tlv(0x82, Buffer.from(d, 'ascii'))), // [2] dNSName IA5String
-    ...ipAddresses.map((ip) => tlv(0x87, ipBytes(ip))), // [7] iPAddress
-  );
-  const extensions = seq(
-    // A leaf, not a CA (RFC 5280 §4.2.1.9); it is trusted directly (pinned), not as an issuer.
-    extension(OID.basicConstraints, true, seq()),
-    // digitalSignature only: ECDHE key exchange signs with the key (RFC 5280 §4.2.1.3).
-    extension(OID.keyUsage, true, tlv(0x03, Buffer.from([0x07, 0x80]))),
-    extension(OID.extKeyUsage, false, seq(oid(OID.serverAuth))),
-    extension(OID.subjectAltName, false, san),
-    extension(OID.subjectKeyId, false, octets(createHash('sha1').update(spki).digest())),
-  );
-  const tbs = seq(
-    explicit(0, integer(Buffer.from([2]))), // version v3
-    integer(serial),
-    sigAlg,
-    name,
-    seq(time(notBefore), time(notAfter)),
-    name,
-    spki,
-    explicit(3, extensions),
-  );
-  const signature = sign('sha256', tbs, privateKey); // DER ECDSA-Sig-Value
-  const der = seq(tbs, sigAlg, bitString(signature));
-  const pem = `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
-  return { cert: pem, key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    // No serialNumber: the library draws 16 random bytes and keeps the INTEGER positive (RFC 5280 §4.1.2.2).
+    name: [{ O: ['rtc-cli'] }, { CN: [`rtc-cli serve ${hostname().slice(0, 40)}`] }],
+    // Backdate an hour so a peer whose clock is slightly behind does not see "not yet valid".
+    notBefore: new Date(now.getTime() - 3600_000),
+    notAfter: new Date(now.getTime() + (opts.days ?? 365) * 86_400_000),
+    signingAlgorithm: alg,
+    keys,
+    extensions: [
+      // A leaf, not a CA (RFC 5280 §4.2.1.9); it is trusted directly (pinned), not as an issuer.
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      // digitalSignature only: ECDHE key exchange signs with the key (RFC 5280 §4.2.1.3).
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
+      new x509.SubjectAlternativeNameExtension(
+        [...dnsNames.map((value) => ({ type: 'dns' as const, value })), ...ipAddresses.map((ip) => ({ type: 'ip' as const, value: sanIp(ip) }))],
+        false,
+      ),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  const key = KeyObject.from(keys.privateKey).export({ type: 'pkcs8', format: 'pem' }) as string;
+  return { cert: `${cert.toString('pem')}\n`, key };
 }
 
 function describe(cert: string, key: string): { x509: X509Certificate } {
@@ -237,7 +163,7 @@ export async function ensureSelfSignedCert(opts: EnsureCertOptions = {}): Promis
     // Missing, unreadable, corrupt or mismatched: make a new one below.
   }
 
-  const { cert, key } = generateSelfSigned(dnsNames, ipAddresses, { days: opts.days, now });
+  const { cert, key } = await generateSelfSigned(dnsNames, ipAddresses, { days: opts.days, now });
   try {
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     await writeAtomic(keyPath, key, 0o600);
@@ -279,7 +205,8 @@ export async function loadCertificate(certPath: string, keyPath: string): Promis
     key,
     fingerprint256: x509.fingerprint256,
     dnsNames: sans.filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4)),
-    ipAddresses: sans.filter((s) => s.startsWith('IP Address:')).map((s) => s.slice(11)),
+    // OpenSSL prints IPv6 SANs uncompressed in upper case (0:0:0:0:0:0:0:1): give them in the usual form.
+    ipAddresses: sans.filter((s) => s.startsWith('IP Address:')).map((s) => canonicalIp(s.slice(11))),
     validTo: new Date(x509.validTo),
     certPath,
     keyPath,

@@ -3,8 +3,7 @@
  * behind the message rate limit and the log budget, per-address connection counts, and the wrong-token throttle.
  * Pure: time comes from an injectable clock, nothing here touches a socket.
  */
-import net from 'node:net';
-import { ipBytes } from './cert.js';
+import { ipv6ToBytes, isV4Mapped } from '../net/ip.js';
 
 export type Clock = () => number;
 
@@ -130,11 +129,9 @@ export class LogBudget {
  */
 export function addressKey(address: string): string {
   const bare = address.replace(/%.*$/, '');
-  if (net.isIPv4(bare)) return bare;
-  if (!net.isIPv6(bare)) return bare;
-  const b = ipBytes(bare);
-  const mapped = b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
-  if (mapped) return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  const b = ipv6ToBytes(bare);
+  if (!b) return bare;
+  if (isV4Mapped(b)) return b.subarray(12).join('.');
   const groups: string[] = [];
   for (let i = 0; i < 8; i += 2) groups.push(b.readUInt16BE(i).toString(16));
   return `${groups.join(':')}::/64`;

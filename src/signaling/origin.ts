@@ -15,7 +15,8 @@
 import net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { RtcError } from '../errors.js';
-import { ipBytes } from './cert.js';
+import { ipv6ToBytes, isV4Mapped } from '../net/ip.js';
+import { formatEndpoint } from '../stun/endpoint.js';
 
 /** Addresses a user can reach the server on: the bound one, or for 0.0.0.0 / :: every interface address. */
 export function reachableAddresses(host: string): string[] {
@@ -32,20 +33,15 @@ export function reachableAddresses(host: string): string[] {
   return out.sort((a, b) => Number(!isLoopbackHost(a)) - Number(!isLoopbackHost(b)));
 }
 
-/** `[v6]` for an IPv6 literal, anything else unchanged: the host part of a URL. */
-export function bracket(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
-
 /** localhost, 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104 (with or without brackets, any case). */
 export function isLoopbackHost(host: string): boolean {
   const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
   if (h === 'localhost') return true;
   if (net.isIPv4(h)) return h.startsWith('127.');
-  if (!net.isIPv6(h)) return false;
-  const b = ipBytes(h);
+  const b = ipv6ToBytes(h);
+  if (!b) return false;
   if (b.subarray(0, 15).every((x) => x === 0) && b[15] === 1) return true;
-  return b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff && b[12] === 127;
+  return isV4Mapped(b) && b[12] === 127;
 }
 
 /**
@@ -119,7 +115,7 @@ export class OriginPolicy {
     const own = new Set<string>();
     for (const n of names) {
       try {
-        own.add(new URL(`${scheme}://${bracket(n)}:${this.opts.port}`).origin);
+        own.add(new URL(`${scheme}://${formatEndpoint({ address: n, port: this.opts.port })}`).origin);
       } catch {
         /* not a usable host name */
       }

@@ -11,7 +11,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { RtcError } from '../errors.js';
-import { bracket } from './origin.js';
+import { formatEndpoint } from '../stun/endpoint.js';
 import type { Buckets } from './metrics.js';
 import { DROP_REASONS } from './metrics.js';
 import type { SignalingServer } from './server.js';
@@ -156,7 +156,7 @@ export async function startMetricsServer(server: SignalingServer, o: MetricsOpti
   await new Promise<void>((resolve, reject) => {
     http.once('error', (e: NodeJS.ErrnoException) =>
       reject(
-        new RtcError('RTC_ERR_LISTEN', `cannot serve metrics on ${bracket(host)}:${o.port}: ${e.code === 'EADDRINUSE' ? 'the port is already in use' : e.message}`, {
+        new RtcError('RTC_ERR_LISTEN', `cannot serve metrics on ${formatEndpoint({ address: host, port: o.port })}: ${e.code === 'EADDRINUSE' ? 'the port is already in use' : e.message}`, {
           hint: 'pick another --metrics-port (0 = any free port)',
           cause: e,
         }),
@@ -167,7 +167,7 @@ export async function startMetricsServer(server: SignalingServer, o: MetricsOpti
   const addr = http.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
   return {
-    url: `http://${bracket(host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host)}:${port}/metrics`,
+    url: `http://${formatEndpoint({ address: host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host, port })}/metrics`,
     port,
     close: () =>
       new Promise<void>((resolve) => {

@@ -9,7 +9,8 @@ import { RtcError } from '../errors.js';
 import { ensureSelfSignedCert, loadCertificate, type TlsMaterial } from './cert.js';
 import { DEFAULTS, startSignalingServer, type SignalingServer, type SignalingServerOptions } from './server.js';
 import { SIGNALING_PATH } from './types.js';
-import { bracket, reachableAddresses } from './origin.js';
+import { formatEndpoint } from '../stun/endpoint.js';
+import { reachableAddresses } from './origin.js';
 import type { MetricsOptions, MetricsServer } from './prometheus.js';
 
 export { reachableAddresses };
@@ -96,8 +97,8 @@ export async function startServe(opts: ServeOptions): Promise<ServeHandle> {
   const scheme = tls ? 'https' : 'http';
   const wsScheme = tls ? 'wss' : 'ws';
   const addrs = reachableAddresses(host);
-  const urls = addrs.map((a) => `${scheme}://${bracket(a)}:${server.port}/`);
-  const signalUrls = addrs.map((a) => `${wsScheme}://${bracket(a)}:${server.port}${SIGNALING_PATH}`);
+  const urls = addrs.map((a) => `${scheme}://${formatEndpoint({ address: a, port: server.port })}/`);
+  const signalUrls = addrs.map((a) => `${wsScheme}://${formatEndpoint({ address: a, port: server.port })}${SIGNALING_PATH}`);
   return {
     server,
     urls,

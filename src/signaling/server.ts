@@ -23,7 +23,8 @@ import { RtcError } from '../errors.js';
 import { SIGNALING_PATH } from './types.js';
 import { CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN, SIGNALING_PROTOCOL_VERSION, encodeServerMessage, parseClientMessage, type SignalErrorCode } from './protocol.js';
 import { resolveOptions, type ServerConfig, type ServerEvent, type SignalingServerOptions, type SignalingStats } from './options.js';
-import { OriginPolicy, bracket } from './origin.js';
+import { formatEndpoint } from '../stun/endpoint.js';
+import { OriginPolicy } from './origin.js';
 import { createHttpHandler } from './static-files.js';
 import { AddressCounter, LogBudget, addressKey } from './limiter.js';
 import { PendingBudget } from './frame-meter.js';
@@ -65,10 +66,11 @@ export interface SignalingServer {
 /** Global (per-address, not per-connection) log lines per second, after a burst of ten times that. */
 const GLOBAL_LOG_RATE = 10;
 
-function hostForUrl(host: string): string {
+/** The address this server's own URLs name: loopback for a wildcard bind. */
+function urlAddress(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return bracket(host);
+  if (host === '::') return '::1';
+  return host;
 }
 
 /** DNS names and IP addresses a PEM certificate covers (subjectAltName), for the own-origin list. */
@@ -159,7 +161,7 @@ class Server extends EventEmitter implements SignalingServer, ConnectionHost {
     const handle = createHttpHandler({
       webRoot: this.config.webRoot,
       policy: () => this.policy,
-      fallbackHost: () => `${hostForUrl(this.host)}:${this.port}`,
+      fallbackHost: () => formatEndpoint({ address: urlAddress(this.host), port: this.port }),
       health: async () => {
         const h = this.health();
         return { ok: h.status === 'ok', status: h.status, v: SIGNALING_PROTOCOL_VERSION, ...(await this.stats()), store: h.store };
@@ -224,9 +226,9 @@ class Server extends EventEmitter implements SignalingServer, ConnectionHost {
   private onListening(requested: number): void {
     const addr = this.http.address();
     this.port = typeof addr === 'object' && addr ? addr.port : requested;
-    const h = hostForUrl(this.host);
-    this.url = `${this.https ? 'https' : 'http'}://${h}:${this.port}/`;
-    this.signalUrl = `${this.https ? 'wss' : 'ws'}://${h}:${this.port}${SIGNALING_PATH}`;
+    const authority = formatEndpoint({ address: urlAddress(this.host), port: this.port });
+    this.url = `${this.https ? 'https' : 'http'}://${authority}/`;
+    this.signalUrl = `${this.https ? 'wss' : 'ws'}://${authority}${SIGNALING_PATH}`;
     this.policy = new OriginPolicy({
       host: this.host,
       port: this.port,
@@ -485,7 +487,7 @@ async function raceTimeout(p: Promise<unknown>, ms: number): Promise<void> {
 }
 
 function listenError(e: NodeJS.ErrnoException, host: string, port: number): RtcError {
-  const where = `${bracket(host)}:${port}`;
+  const where = formatEndpoint({ address: host, port });
   switch (e.code) {
     case 'EADDRINUSE':
       return new RtcError('RTC_ERR_LISTEN', `cannot listen on ${where}: the port is already in use`, {

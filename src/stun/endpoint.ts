@@ -1,25 +1,32 @@
 /**
- * Transport addresses as STUN attributes carry them (RFC 8489 §14.1/14.2): an IP literal and a port.
+ * Transport addresses as STUN attributes carry them (RFC 8489 §14.1/14.2): an IP literal and a port. formatEndpoint
+ * is the one way rtc-cli renders an address and port for people (`1.2.3.4:5`, `[::1]:5`, RFC 3986 §3.2.2).
  */
 import { isIP } from 'node:net';
+import { canonicalIp, ipv6ToBytes, isV4Mapped } from '../net/ip.js';
 
 export interface Endpoint {
   address: string;
   port: number;
 }
 
-/** Normalize an address as Node reports it: strip IPv4-mapped IPv6 (::ffff:a.b.c.d) and lower-case IPv6. */
+/**
+ * Normalize an address as Node or a STUN server reports it: an IPv4-mapped IPv6 address (::ffff:a.b.c.d) becomes
+ * its IPv4 address, other IPv6 addresses their RFC 5952 form (zone id kept); anything else is lower-cased.
+ */
 export function normalizeAddress(addr: string): string {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr);
-  if (m) return m[1]!;
-  return addr.toLowerCase();
+  const b = ipv6ToBytes(addr);
+  if (!b) return addr.toLowerCase();
+  if (isV4Mapped(b)) return b.subarray(12).join('.');
+  // Keep a zone id (fe80::1%eth0, RFC 4007 §11): a reply to a link-local address needs it to leave the right interface.
+  return canonicalIp(addr) + (/%.*$/.exec(addr)?.[0] ?? '');
 }
 
 export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
   return a.port === b.port && normalizeAddress(a.address) === normalizeAddress(b.address);
 }
 
-/** "ip:port", IPv6 in brackets. */
+/** "ip:port", an IPv6 literal in brackets (RFC 3986 §3.2.2); a host name or mDNS name as it is. */
 export function formatEndpoint(ep: Endpoint): string {
   return isIP(ep.address) === 6 ? `[${ep.address}]:${ep.port}` : `${ep.address}:${ep.port}`;
 }

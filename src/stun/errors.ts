@@ -4,7 +4,7 @@
  * needs to explain it. They carry no rtc-cli error code and no advice about flags: the features (src/diagnostics) map
  * them to RtcError codes and words (src/diagnostics/protocol-errors.ts), the commands add flag hints.
  */
-import type { Endpoint } from './endpoint.js';
+import { formatEndpoint, type Endpoint } from './endpoint.js';
 
 export type TransportKind = 'udp' | 'tcp' | 'tls';
 
@@ -26,7 +26,7 @@ export class TransactionTimeoutError extends ProtocolError {
     readonly transmissions: number,
     readonly transport: TransportKind = 'udp',
   ) {
-    super(`no response to ${method} from ${to.address}:${to.port} within ${timeoutMs} ms (${transmissions} sent over ${transport})`);
+    super(`no response to ${method} from ${formatEndpoint(to)} within ${timeoutMs} ms (${transmissions} sent over ${transport})`);
   }
 }
 

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import type { Message, classes, methods } from 'werift';
+import { canonicalIp } from '../net/ip.js';
 import type { Endpoint } from './endpoint.js';
 
 interface StunCodec {
@@ -29,6 +30,8 @@ interface StunCodec {
  * files are werift's own CommonJS build (lib/ice-server/src/stun/*.js, the same code its package entry re-exports);
  * if a werift release moves them, fall back to the package entry.
  */
+// Stryker disable all: both paths load the same werift codec (the package entry re-exports these files), so a mutant
+// that breaks the direct path only falls back to the slower one: start-up time, which no unit test observes.
 function loadCodec(): StunCodec {
   const require = createRequire(import.meta.url);
   try {
@@ -43,6 +46,7 @@ function loadCodec(): StunCodec {
   }
   return require('werift') as StunCodec;
 }
+// Stryker restore all
 
 const codec = loadCodec();
 
@@ -151,7 +155,9 @@ export function looksLikeStun(data: Buffer): boolean {
 
 function asEndpoint(v: unknown): Endpoint | undefined {
   if (!Array.isArray(v) || typeof v[0] !== 'string' || typeof v[1] !== 'number') return undefined;
-  return { address: v[0], port: v[1] };
+  // werift renders the address bytes itself, compressing the first run of zero groups rather than the longest;
+  // rewrite them in the RFC 5952 form Node uses for socket addresses, so the two compare as text.
+  return { address: canonicalIp(v[0]), port: v[1] };
 }
 
 /** An address attribute (MAPPED-ADDRESS, XOR-MAPPED-ADDRESS, OTHER-ADDRESS, ...) as an Endpoint. */

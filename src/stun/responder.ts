@@ -74,11 +74,18 @@ function respondLegacy(config: ResponderConfig, index: number, data: Buffer, cli
   const rfc5780 = config.sockets.length === 4;
   if (legacy.changeRequest & (CHANGE_IP | CHANGE_PORT) && !rfc5780) return { kind: 'drop', why: 'unsupported' };
   const out = socketFor(config, index, legacy.changeRequest);
-  const attrs: Array<[number, Buffer]> = [
-    [ATTR_MAPPED_ADDRESS, encodeAddressValue(client)],
-    [ATTR_SOURCE_ADDRESS, encodeAddressValue(config.sockets[out]!)],
+  const wanted: Array<[number, Endpoint]> = [
+    [ATTR_MAPPED_ADDRESS, client],
+    [ATTR_SOURCE_ADDRESS, config.sockets[out]!],
   ];
-  if (rfc5780) attrs.push([ATTR_CHANGED_ADDRESS, encodeAddressValue(config.sockets[socketFor(config, index, CHANGE_IP | CHANGE_PORT)]!)]);
+  if (rfc5780) wanted.push([ATTR_CHANGED_ADDRESS, config.sockets[socketFor(config, index, CHANGE_IP | CHANGE_PORT)]!]);
+  const attrs: Array<[number, Buffer]> = [];
+  for (const [type, ep] of wanted) {
+    const value = encodeAddressValue(ep);
+    // Sockets always report IP literals; anything else cannot be put in an address attribute.
+    if (!value) return { kind: 'drop', why: 'unsupported' };
+    attrs.push([type, value]);
+  }
   const bytes = encodeLegacyResponse(legacy.transactionId, attrs);
   // A Binding success is its own size limit.
   return { kind: 'reply', reply: { socket: out, to: client, data: bytes }, limit: bytes.length };

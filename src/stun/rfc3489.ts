@@ -3,7 +3,7 @@
  * present) and always writes the cookie, which would overwrite the first four bytes of a 16-byte RFC 3489
  * transaction id. So requests are parsed, and responses encoded, here.
  */
-import { isIP } from 'node:net';
+import { ipToBytes } from '../net/ip.js';
 import type { Endpoint } from './endpoint.js';
 import { HEADER_LENGTH } from './message.js';
 
@@ -43,32 +43,17 @@ export function parseLegacyRequest(data: Buffer): LegacyRequest | undefined {
   return { type: data.readUInt16BE(0), transactionId: Buffer.from(data.subarray(4, 20)), changeRequest };
 }
 
-/** Encode an address attribute value (RFC 3489 §11.2.1 / RFC 5389 §15.1 layout). */
-export function encodeAddressValue(ep: Endpoint): Buffer {
-  const v6 = isIP(ep.address) === 6;
-  const buf = Buffer.alloc(v6 ? 20 : 8);
-  buf.writeUInt8(v6 ? 2 : 1, 1);
-  buf.writeUInt16BE(ep.port, 2);
-  if (v6) ipv6ToBuffer(ep.address).copy(buf, 4);
-  else ep.address.split('.').forEach((o, i) => buf.writeUInt8(Number(o), 4 + i));
-  return buf;
-}
-
-function ipv6ToBuffer(addr: string): Buffer {
-  const out = Buffer.alloc(16);
-  let text = addr;
-  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two groups.
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const o = v4[1]!.split('.').map(Number);
-    text = text.slice(0, -v4[1]!.length) + `${((o[0]! << 8) | o[1]!).toString(16)}:${((o[2]! << 8) | o[3]!).toString(16)}`;
-  }
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16) || 0, i * 2));
-  return out;
+/**
+ * Encode an address attribute value (RFC 3489 §11.2.1 / RFC 5389 §15.1 layout: 0, family, port, 4 or 16 address
+ * bytes). Undefined when the address is not an IP literal.
+ */
+export function encodeAddressValue(ep: Endpoint): Buffer | undefined {
+  const ip = ipToBytes(ep.address);
+  if (!ip) return undefined;
+  const head = Buffer.alloc(4);
+  head.writeUInt8(ip.length === 16 ? 2 : 1, 1);
+  head.writeUInt16BE(ep.port, 2);
+  return Buffer.concat([head, ip]);
 }
 
 /**

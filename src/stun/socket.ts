@@ -5,7 +5,7 @@
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { normalizeAddress } from './endpoint.js';
+import { formatEndpoint, normalizeAddress } from './endpoint.js';
 import { AbortedError, NetworkError } from './errors.js';
 
 /**
@@ -55,7 +55,7 @@ export async function bindUdp(family: 4 | 6, address: string, port: number): Pro
       throw new NetworkError('address', `cannot bind a UDP socket to ${address}: it is not an address of this machine`, { errno, endpoint }, { cause: e });
     }
     const kind = errno === 'EADDRINUSE' ? 'in-use' : 'socket';
-    throw new NetworkError(kind, `cannot bind a UDP socket to ${address}:${port} (${errno ?? String(e)})`, { errno, endpoint }, { cause: e });
+    throw new NetworkError(kind, `cannot bind a UDP socket to ${formatEndpoint(endpoint)} (${errno ?? String(e)})`, { errno, endpoint }, { cause: e });
   }
   return socket;
 }

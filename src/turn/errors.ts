@@ -1,7 +1,7 @@
 /**
  * TURN-only protocol errors (see src/stun/errors.ts for the rest: timeouts, error responses, bad messages, network).
  */
-import type { Endpoint } from '../stun/endpoint.js';
+import { formatEndpoint, type Endpoint } from '../stun/endpoint.js';
 import { ProtocolError } from '../stun/errors.js';
 
 /**
@@ -16,7 +16,7 @@ export class TlsError extends ProtocolError {
     readonly serverName: string,
     options?: { cause?: unknown },
   ) {
-    super(`TLS handshake with ${server.address}:${server.port} failed (${tlsCode})`, options);
+    super(`TLS handshake with ${formatEndpoint(server)} failed (${tlsCode})`, options);
   }
 }
 
@@ -29,6 +29,6 @@ export class ConnectTimeoutError extends ProtocolError {
     /** TCP connected but the TLS handshake did not finish. */
     readonly tcpConnected: boolean,
   ) {
-    super(`no ${transport.toUpperCase()} connection to ${server.address}:${server.port} within ${timeoutMs} ms${tcpConnected ? ' (TCP connected, TLS handshake did not finish)' : ''}`);
+    super(`no ${transport.toUpperCase()} connection to ${formatEndpoint(server)} within ${timeoutMs} ms${tcpConnected ? ' (TCP connected, TLS handshake did not finish)' : ''}`);
   }
 }

@@ -195,7 +195,7 @@ describe('every command, run from the installed rtc-cli', () => {
   });
 
   it('nat-probe classifies against serve\'s embedded STUN server', async () => {
-    const r = await runCli(['nat-probe', serve!.stunUrl!, '--local-address', '127.0.0.1', '--json'], run);
+    const r = await runCli(['nat-probe', serve!.stunUrl!, '--ice-address', '127.0.0.1', '--json'], run);
     expect(r.code, r.stderr).toBe(0);
     const res = JSON.parse(r.stdout) as { mappedAddress: string; mapping: string };
     expect(res.mappedAddress).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -233,7 +233,7 @@ describe('every command, run from the installed rtc-cli', () => {
 
   it('turn-check (with the werift ICE worker) and ice-gather against a real coturn', async () => {
     turn = await startCoturn({ tls: false });
-    const env = { ...run.env, RTC_TURN_USERNAME: turn.username, RTC_TURN_CREDENTIAL: turn.password };
+    const env = { ...run.env, RTC_ICE_USERNAME: turn.username, RTC_ICE_CREDENTIAL: turn.password };
     const tc = await runCli(['turn-check', turn.urls.udp, '--json'], { ...run, env });
     expect(tc.code, tc.stdout + tc.stderr).toBe(0);
     expect(JSON.parse(tc.stdout)).toMatchObject({ ok: true, checks: [{ ice: { ok: true } }] });

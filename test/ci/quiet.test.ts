@@ -72,7 +72,7 @@ describe('--quiet keeps the result', () => {
   });
 
   it('nat-probe against the embedded STUN server: the verdict is printed', async () => {
-    const quiet = await runCli(['nat-probe', serve.stunUrl!, '--local-address', '127.0.0.1', '--quiet']);
+    const quiet = await runCli(['nat-probe', serve.stunUrl!, '--ice-address', '127.0.0.1', '--quiet']);
     expect(quiet.code, quiet.stderr).toBe(0);
     expect(quiet.stdout).toMatch(/^NAT type: +\S+/m);
     expect(quiet.stdout).toMatch(/^mapped address: +127\.0\.0\.1:\d+/m);

@@ -14,7 +14,7 @@ function streams(isTTY: boolean) {
   return { stdout, stderr, get out() { return out; }, get err() { return err; } };
 }
 
-const flags = (over: Partial<GlobalFlags> = {}): GlobalFlags => ({ signal: 'ws://x', json: false, verbose: false, quiet: false, ...over });
+const flags = (over: Partial<GlobalFlags> = {}): GlobalFlags => ({ json: false, verbose: false, quiet: false, ...over });
 
 describe('colorsEnabled', () => {
   it('honours NO_COLOR over FORCE_COLOR and TTY', () => {

@@ -1,13 +1,14 @@
 // End to end: the real `rtc-cli` bin (built by the global setup) running `serve`, talked to over real sockets; and the
 // help/usage surface (`--help` lists every command without loading werift, usage errors exit 2).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, rm, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { BIN, collect, runCli, spawnCli, waitForJsonLine } from '../helpers/cli.js';
+import { importTrace } from '../helpers/import-trace.js';
 import { Raw } from '../signaling/raw.js';
 
 let tmp: string;
@@ -197,35 +198,22 @@ describe('help', () => {
     expect((await readdir(cmdDir)).length).toBeGreaterThan(1);
 
     // A module-resolution hook that records every resolution of werift (node:module register, Node >= 20.6).
-    const trace = path.join(tmp, 'werift-trace.txt');
-    await writeFile(trace, '');
-    const hooks = path.join(tmp, 'hooks.mjs');
-    await writeFile(
-      hooks,
-      `import { appendFileSync } from 'node:fs';
-export async function resolve(specifier, context, next) {
-  if (specifier === 'werift' || specifier.startsWith('werift/')) appendFileSync(${JSON.stringify(trace)}, specifier + '\\n');
-  return next(specifier, context);
-}
-`,
-    );
-    const register = path.join(tmp, 'register.mjs');
-    await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+    const trace = await importTrace(tmp, ['werift']);
     const env = { ...process.env, NO_COLOR: '1' };
 
     // Control: the hook does see a werift import.
-    const control = spawnSync(process.execPath, ['--import', register, '--input-type=module', '-e', "await import('werift')"], {
+    const control = spawnSync(process.execPath, [...trace.nodeArgs, '--input-type=module', '-e', "await import('werift')"], {
       env,
       cwd: fileURLToPath(new URL('../..', import.meta.url)),
       encoding: 'utf8',
     });
     expect(control.status, control.stderr).toBe(0);
-    expect(await readFile(trace, 'utf8')).toContain('werift');
-    await writeFile(trace, '');
+    expect(await trace.read()).toContain('werift');
+    await trace.reset();
 
-    const res = spawnSync(process.execPath, ['--import', register, BIN, '--help'], { env, encoding: 'utf8' });
+    const res = spawnSync(process.execPath, [...trace.nodeArgs, BIN, '--help'], { env, encoding: 'utf8' });
     expect(res.status, res.stderr).toBe(0);
-    expect(await readFile(trace, 'utf8')).toBe('');
+    expect(await trace.read()).toEqual([]);
     const commandsSection = res.stdout.split(/^Commands:$/m)[1] ?? '';
     for (const n of names) expect(commandsSection).toMatch(new RegExp(`^  ${n}\\b.*\\S`, 'm'));
     expect(res.stdout).toContain('serve');

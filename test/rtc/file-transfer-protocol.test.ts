@@ -1,129 +1,121 @@
 /**
- * Unit tests for the pure parts of the peer core: the transfer protocol codec (names: transfer-names.test.ts), the manual
- * one-line SDP codec, candidate parsing/filtering for --ice-address, and the werift configuration we build.
+ * The file-transfer control-message decoder (src/rtc/file-transfer-protocol.ts) at each of its bounds, with the exact
+ * words of each refusal: test/rtc/file-transfer-protocol.codec.test.ts checks round trips and the error code, the fuzzer
+ * (test/rtc/file-transfer-protocol.fuzz.test.ts) that nothing else is ever thrown; this file pins where each limit sits.
  */
 import { describe, expect, it } from 'vitest';
-import { deflateRawSync } from 'node:zlib';
 import { RtcError } from '../../src/errors.js';
-import { decodeControl, encodeControl } from '../../src/rtc/file-transfer-protocol.js';
-import { VALID_MESSAGES } from '../helpers/transfer-arbitraries.js';
-import { decodeManualLine, encodeManualLine, readManualLine } from '../../src/rtc/manual-signal.js';
-import { buildPeerConfig, candidateAllowed, filterSdpCandidates, parseCandidate } from '../../src/rtc/peer-connection.js';
+import { decodeControl, FILE_CHANNEL_ID, FILE_CHANNEL_LABEL, FILE_PROTOCOL_VERSION, MAX_CHUNK_SIZE, MAX_CONTROL_BYTES } from '../../src/rtc/file-transfer-protocol.js';
 
-function codeOf(fn: () => unknown): string | undefined {
+const SHA = 'ab'.repeat(32);
+
+/** The refusal's message without the common prefix, after checking its code and hint. */
+function refusal(text: string): string {
+  let err: unknown;
   try {
-    fn();
+    decodeControl(text);
   } catch (e) {
-    expect(e).toBeInstanceOf(RtcError);
-    return (e as RtcError).code;
+    err = e;
   }
-  return undefined;
+  expect(err).toBeInstanceOf(RtcError);
+  const e = err as RtcError;
+  expect(e.code).toBe('RTC_ERR_PROTOCOL');
+  expect(e.hint).toBe('both sides must run compatible rtc-cli versions (docs/file-transfer-protocol.md)');
+  const prefix = 'the peer sent an invalid transfer message: ';
+  expect(e.message.startsWith(prefix)).toBe(true);
+  return e.message.slice(prefix.length);
 }
 
-describe('transfer protocol codec', () => {
-  it.each(VALID_MESSAGES.map((m) => [m.t, m] as const))('round-trips %s', (_t, m) => {
-    expect(decodeControl(encodeControl(m))).toEqual(m);
+const msg = (o: Record<string, unknown>): string => JSON.stringify(o);
+
+describe('decodeControl refuses, saying what was wrong', () => {
+  it('messages that are too long, not JSON, or not an object', () => {
+    const pad = (n: number): string => `{"t":"ping","p":"${'x'.repeat(n - 19)}"}`;
+    expect(pad(MAX_CONTROL_BYTES)).toHaveLength(MAX_CONTROL_BYTES);
+    expect(decodeControl(pad(MAX_CONTROL_BYTES))).toEqual({ t: 'ping' });
+    expect(refusal(pad(MAX_CONTROL_BYTES + 1))).toBe(`a control message of ${MAX_CONTROL_BYTES + 1} characters (max ${MAX_CONTROL_BYTES})`);
+    expect(refusal('{')).toBe('a text message that is not JSON');
+    for (const t of ['null', '[]', '3', '"x"']) expect(refusal(t)).toBe('a message that is not a JSON object');
   });
 
-  it.each([
-    ['not JSON', 'hello'],
-    ['an array', '[]'],
-    ['null', 'null'],
-    ['unknown type', '{"t":"exec","cmd":"rm -rf /"}'],
-    ['negative size', `{"t":"file","index":0,"name":"a","size":-1,"sha256":null,"chunkSize":1}`],
-    ['chunk over 64 KiB', `{"t":"file","index":0,"name":"a","size":1,"sha256":null,"chunkSize":65537}`],
-    ['fractional offset', '{"t":"start","index":0,"offset":1.5}'],
-    ['uppercase hash', `{"t":"end","index":0,"size":1,"sha256":"${'AB'.repeat(32)}"}`],
-    ['short hash', '{"t":"end","index":0,"size":1,"sha256":"abcd"}'],
-    ['ok not boolean', `{"t":"ack","index":0,"ok":"yes"}`],
-    ['huge message', `{"t":"ping","pad":"${'x'.repeat(10_000)}"}`],
-    ['unsafe integer', '{"t":"start","index":0,"offset":9007199254740993}'],
-    ['work past its total', '{"t":"ping","work":{"index":0,"phase":"hash","done":21,"total":20}}'],
-    ['work of an unknown phase', '{"t":"ping","work":{"index":0,"phase":"sleep","done":1,"total":20}}'],
-    ['work that is not an object', '{"t":"ping","work":[1]}'],
-  ])('refuses %s with RTC_ERR_PROTOCOL', (_why, text) => {
-    expect(codeOf(() => decodeControl(text))).toBe('RTC_ERR_PROTOCOL');
+  it('an unknown or missing type, printed safely', () => {
+    expect(refusal(msg({ t: 'exec' }))).toBe('an unknown message type "exec"');
+    expect(refusal(msg({ t: `a\u202eb${'y'.repeat(60)}` }))).toBe(`an unknown message type "a<U+202E>b${'y'.repeat(37)}"`);
+    expect(refusal(msg({}))).toBe('a "t" that is undefined');
+    expect(refusal(msg({ t: null }))).toBe('a "t" that is null');
+    expect(refusal(msg({ t: 1 }))).toBe('a "t" that is number');
+    expect(refusal(msg({ t: { toString: 1 } }))).toBe('a "t" that is object');
+  });
+
+  it('integers: whole, safe and within their range', () => {
+    expect(refusal(msg({ t: 'start', index: 0, offset: -1 }))).toBe(`"offset" must be an integer in 0..${Number.MAX_SAFE_INTEGER}`);
+    expect(refusal(msg({ t: 'start', index: 0, offset: 0.5 }))).toBe(`"offset" must be an integer in 0..${Number.MAX_SAFE_INTEGER}`);
+    expect(refusal(msg({ t: 'start', index: 0, offset: '1' }))).toBe(`"offset" must be an integer in 0..${Number.MAX_SAFE_INTEGER}`);
+    expect(refusal(msg({ t: 'start', index: 0, offset: 2 ** 53 }))).toBe(`"offset" must be an integer in 0..${Number.MAX_SAFE_INTEGER}`);
+    expect(decodeControl(msg({ t: 'start', index: 0, offset: Number.MAX_SAFE_INTEGER }))).toEqual({ t: 'start', index: 0, offset: Number.MAX_SAFE_INTEGER });
+    expect(refusal(msg({ t: 'hello', v: 1001, files: 1 }))).toBe('"v" must be an integer in 0..1000');
+    expect(decodeControl(msg({ t: 'hello', v: 1000, files: 0 }))).toEqual({ t: 'hello', v: 1000, files: 0 });
+    expect(decodeControl(msg({ t: 'hello', v: 0, files: null }))).toEqual({ t: 'hello', v: 0, files: null });
+    expect(refusal(msg({ t: 'hello', v: 1 }))).toBe(`"files" must be an integer in 0..${Number.MAX_SAFE_INTEGER}`);
+  });
+
+  it('the chunk size: 1 to 64 KiB', () => {
+    const file = (chunkSize: unknown): string => msg({ t: 'file', index: 0, name: 'a', size: null, sha256: null, chunkSize });
+    expect(decodeControl(file(1))).toMatchObject({ chunkSize: 1 });
+    expect(decodeControl(file(MAX_CHUNK_SIZE))).toMatchObject({ chunkSize: MAX_CHUNK_SIZE });
+    expect(refusal(file(0))).toBe(`"chunkSize" must be an integer in 1..${MAX_CHUNK_SIZE}`);
+    expect(refusal(file(MAX_CHUNK_SIZE + 1))).toBe(`"chunkSize" must be an integer in 1..${MAX_CHUNK_SIZE}`);
+  });
+
+  it('strings: a string, within the length of its field', () => {
+    const reject = (code: unknown, message: unknown): string => msg({ t: 'reject', index: 0, code, message });
+    expect(decodeControl(reject('c'.repeat(64), 'm'.repeat(1024)))).toEqual({ t: 'reject', index: 0, code: 'c'.repeat(64), message: 'm'.repeat(1024) });
+    expect(refusal(reject('c'.repeat(65), 'm'))).toBe('"code" must be a string of at most 64 characters');
+    expect(refusal(reject('c', 'm'.repeat(1025)))).toBe('"message" must be a string of at most 1024 characters');
+    expect(refusal(reject(7, 'm'))).toBe('"code" must be a string of at most 64 characters');
+    const accept = (savedAs: string): string => msg({ t: 'accept', index: 0, offset: 0, prefixSha256: null, savedAs });
+    expect(decodeControl(accept('s'.repeat(4096)))).toMatchObject({ savedAs: 's'.repeat(4096) });
+    expect(refusal(accept('s'.repeat(4097)))).toBe('"savedAs" must be a string of at most 4096 characters');
+    const ack = (savedAs: string): string => msg({ t: 'ack', index: 0, ok: true, sha256: SHA, savedAs });
+    expect(decodeControl(ack('s'.repeat(4096)))).toMatchObject({ savedAs: 's'.repeat(4096) });
+    expect(refusal(ack('s'.repeat(4097)))).toBe('"savedAs" must be a string of at most 4096 characters');
+    // A file name is bounded by the message size only: judging it is sanitizeFileName's job, per file.
+    const name = 'n'.repeat(5000);
+    expect(decodeControl(msg({ t: 'file', index: 0, name, size: 1, sha256: null, chunkSize: 1 }))).toMatchObject({ name });
+    expect(refusal(msg({ t: 'error', code: 'E', message: 'm'.repeat(1025) }))).toBe('"message" must be a string of at most 1024 characters');
+    expect(refusal(msg({ t: 'ack', index: 0, ok: false, code: 'c'.repeat(65), message: '' }))).toBe('"code" must be a string of at most 64 characters');
+  });
+
+  it('hashes: 64 lowercase hex digits, or null where the field allows it', () => {
+    const end = (sha256: unknown): string => msg({ t: 'end', index: 0, size: 1, sha256 });
+    expect(refusal(end(SHA.toUpperCase()))).toBe('"sha256" must be 64 lowercase hex digits');
+    expect(refusal(end(`${SHA}0`))).toBe('"sha256" must be a string of at most 64 characters');
+    expect(refusal(end(` ${SHA.slice(1)}`))).toBe('"sha256" must be 64 lowercase hex digits');
+    expect(refusal(end(`${SHA.slice(1)}\n`))).toBe('"sha256" must be 64 lowercase hex digits');
+    expect(refusal(end(null))).toBe('"sha256" must be a string of at most 64 characters');
+    expect(refusal(msg({ t: 'accept', index: 0, offset: 0, prefixSha256: 'x', savedAs: '' }))).toBe('"prefixSha256" must be 64 lowercase hex digits');
+    expect(decodeControl(msg({ t: 'accept', index: 0, offset: 0, prefixSha256: null, savedAs: '' }))).toEqual({ t: 'accept', index: 0, offset: 0, prefixSha256: null, savedAs: '' });
+  });
+
+  it('an ack whose "ok" is not a boolean', () => {
+    expect(refusal(msg({ t: 'ack', index: 0, ok: 1, sha256: SHA, savedAs: 'a' }))).toBe('"ok" must be true or false');
+  });
+
+  it('a ping whose work record is malformed', () => {
+    const ping = (work: unknown): string => msg({ t: 'ping', work });
+    expect(decodeControl(ping({ index: 1, phase: 'prefix', done: 0, total: 0 }))).toEqual({ t: 'ping', work: { index: 1, phase: 'prefix', done: 0, total: 0 } });
+    expect(refusal(ping(null))).toBe('"work" must be an object');
+    expect(refusal(ping([]))).toBe('"work" must be an object');
+    expect(refusal(ping('hash'))).toBe('"work" must be an object');
+    expect(refusal(ping({ index: 0, phase: 'Hash', done: 0, total: 1 }))).toBe('"work.phase" must be "hash" or "prefix"');
+    expect(refusal(ping({ index: 0, phase: 'hash', done: 2, total: 1 }))).toBe('"done" must be an integer in 0..1');
+    expect(refusal(ping({ index: 0, phase: 'hash', done: 0, total: -1 }))).toBe(`"total" must be an integer in 0..${Number.MAX_SAFE_INTEGER}`);
+    expect(refusal(ping({ index: -1, phase: 'hash', done: 0, total: 1 }))).toBe(`"index" must be an integer in 0..${Number.MAX_SAFE_INTEGER}`);
   });
 });
 
-describe('manual one-line SDP', () => {
-  const sdp = 'v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host\r\n';
-  it('round-trips and survives terminal wrapping', () => {
-    const line = encodeManualLine({ type: 'offer', sdp });
-    expect(line).toMatch(/^rtc1\.offer\.[A-Za-z0-9_-]+$/);
-    const wrapped = line.replace(/(.{40})/g, '$1\n  ');
-    expect(decodeManualLine(wrapped, 'offer')).toEqual({ type: 'offer', sdp });
-  });
-
-  it('refuses the wrong kind, garbage, truncation and a zip bomb with RTC_ERR_BAD_SDP', () => {
-    const line = encodeManualLine({ type: 'answer', sdp });
-    expect(codeOf(() => decodeManualLine(line, 'offer'))).toBe('RTC_ERR_BAD_SDP');
-    expect(codeOf(() => decodeManualLine('{"type":"offer","sdp":"v=0"}'))).toBe('RTC_ERR_BAD_SDP');
-    expect(codeOf(() => decodeManualLine(line.slice(0, line.length - 10), 'answer'))).toBe('RTC_ERR_BAD_SDP');
-    const bomb = deflateRawSync(Buffer.alloc(10 * 1024 * 1024, 0x20)).toString('base64url');
-    expect(codeOf(() => decodeManualLine(`rtc1.offer.${bomb}`, 'offer'))).toBe('RTC_ERR_BAD_SDP');
-    const notSdp = deflateRawSync(Buffer.from(JSON.stringify({ type: 'offer', sdp: 'hello' }))).toString('base64url');
-    expect(codeOf(() => decodeManualLine(`rtc1.offer.${notSdp}`, 'offer'))).toBe('RTC_ERR_BAD_SDP');
-  });
-
-  it('skips blank lines before the pasted line and fails cleanly when input ends', async () => {
-    const line = encodeManualLine({ type: 'offer', sdp });
-    async function* lines(): AsyncGenerator<string> {
-      yield '';
-      yield '   ';
-      yield line;
-    }
-    await expect(readManualLine(lines(), 'offer')).resolves.toEqual({ type: 'offer', sdp });
-    async function* none(): AsyncGenerator<string> {
-      yield '';
-    }
-    await expect(readManualLine(none(), 'offer')).rejects.toMatchObject({ code: 'RTC_ERR_BAD_SDP' });
-  });
-});
-
-describe('--ice-address confinement', () => {
-  const host = 'candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host generation 0';
-  const other = 'candidate:2 1 udp 2130706431 10.1.2.3 40001 typ host generation 0';
-  const srflx = 'candidate:3 1 udp 1694498815 203.0.113.9 50000 typ srflx raddr 127.0.0.1 rport 40000';
-  const srflxOther = 'candidate:4 1 udp 1694498815 203.0.113.9 50001 typ srflx raddr 10.1.2.3 rport 40001';
-  const relay = 'candidate:5 1 udp 16777215 127.0.0.1 60000 typ relay raddr 127.0.0.1 rport 40000';
-
-  it('parses RFC 8839 candidate lines', () => {
-    expect(parseCandidate(`a=${relay}`)).toMatchObject({
-      foundation: '5', component: 1, protocol: 'udp', priority: 16777215, address: '127.0.0.1', port: 60000, type: 'relay', relatedAddress: '127.0.0.1', relatedPort: 40000,
-    });
-    expect(parseCandidate('candidate:garbage')).toBeUndefined();
-    expect(parseCandidate('')).toBeUndefined();
-  });
-
-  it('keeps only candidates based on the chosen address', () => {
-    expect(candidateAllowed(host, '127.0.0.1')).toBe(true);
-    expect(candidateAllowed(other, '127.0.0.1')).toBe(false);
-    expect(candidateAllowed(srflx, '127.0.0.1')).toBe(true);
-    expect(candidateAllowed(srflxOther, '127.0.0.1')).toBe(false);
-    expect(candidateAllowed(relay, '127.0.0.1')).toBe(true);
-    expect(candidateAllowed('candidate:nonsense', '127.0.0.1')).toBe(false);
-    expect(candidateAllowed(other, undefined)).toBe(true);
-  });
-
-  it('filters a=candidate lines from an SDP and leaves the rest byte for byte', () => {
-    const sdp = ['v=0', 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', `a=${host}`, `a=${other}`, 'a=end-of-candidates', ''].join('\r\n');
-    expect(filterSdpCandidates(sdp, '127.0.0.1')).toBe(['v=0', 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', `a=${host}`, 'a=end-of-candidates', ''].join('\r\n'));
-    expect(filterSdpCandidates(sdp, undefined)).toBe(sdp);
-  });
-
-  it('always passes iceServers explicitly and confines werift gathering', () => {
-    const none = buildPeerConfig({ iceServers: [], relayOnly: false });
-    expect(none.iceServers).toEqual([]);
-    expect(none.iceTransportPolicy).toBe('all');
-    const c = buildPeerConfig({
-      iceServers: [{ urls: 'turn:127.0.0.1:3478?transport=tcp', username: 'u', credential: 'p' }],
-      relayOnly: true,
-      iceAddress: '127.0.0.1',
-    });
-    expect(c.iceServers).toEqual([{ urls: 'turn:127.0.0.1:3478?transport=tcp', username: 'u', credential: 'p' }]);
-    expect(c.iceTransportPolicy).toBe('relay');
-    expect(c).toMatchObject({ iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'], iceInterfaceAddresses: { udp4: '127.0.0.1' } });
-    expect(buildPeerConfig({ iceServers: [], relayOnly: false, iceAddress: '::1' }).iceInterfaceAddresses).toEqual({ udp6: '::1' });
+describe('the wire constants of docs/file-transfer-protocol.md', () => {
+  it('protocol version 1 on the negotiated channel 1 labelled rtc-cli-file, 64 KiB chunks, 8 KiB control messages', () => {
+    expect([FILE_PROTOCOL_VERSION, FILE_CHANNEL_ID, FILE_CHANNEL_LABEL, MAX_CHUNK_SIZE, MAX_CONTROL_BYTES]).toEqual([1, 1, 'rtc-cli-file', 65_536, 8_192]);
   });
 });

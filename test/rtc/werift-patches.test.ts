@@ -1,14 +1,16 @@
 /**
  * The runtime report of rtc-cli's werift patches: `readWeriftPatchState` against real directories (this checkout's
- * node_modules, and temporary package layouts for the cases an install can end in), and the `werift` field of the
- * real send-file / recv-file `--json` results.
+ * node_modules, and temporary package layouts for the cases an install can end in), the `werift` field of the real
+ * send-file / recv-file `--json` results, and the `note:` lines a werift without the patches gets.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readWeriftPatchState } from '../../src/rtc/werift-patches.js';
+import { readWeriftPatchState, type WeriftPatchState } from '../../src/rtc/werift-patches.js';
+import { formatResult } from '../../src/rtc/file-transfer-format.js';
+import type { TransferResult } from '../../src/rtc/transfer/types.js';
 import { collect, peerFlags, randomFile, removeDir, resultOf, spawnCli, startServer, tempDir, uniqueRoom } from '../helpers/peer.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -63,34 +65,68 @@ describe('patched crc32c (werift+0.25.2+007)', () => {
   });
 });
 
+describe('the note a user sees with a werift that lacks the patches', () => {
+  const result = (werift: WeriftPatchState, authenticated: boolean): TransferResult => ({
+    role: 'receiver',
+    files: [],
+    failed: [],
+    bytes: 0,
+    seconds: 1,
+    mbps: 0,
+    path: 'direct',
+    selectedPair: { path: 'direct', local: { type: 'host', protocol: 'udp', address: '127.0.0.1', port: 1 }, remote: { type: 'host', protocol: 'udp', address: '127.0.0.1', port: 2 } },
+    setupMs: 1,
+    werift,
+    authenticated,
+  });
+  const stock: WeriftPatchState = { version: '0.25.2', patched: false, applied: [], dtlsProofs: false };
+
+  it('a --room/--manual session without patch 008 says the DTLS peer is not checked; a code session (bound) and a patched werift do not', () => {
+    expect(formatResult(result(stock, false))).toMatch(/^note: werift 0\.25\.2 does not check that the DTLS peer holds its certificate's key \(rtc-cli's werift patch 008 is missing\)/m);
+    expect(formatResult(result(stock, true))).not.toMatch(/patch 008/);
+    expect(formatResult(result({ ...stock, patched: false, dtlsProofs: true }, false))).not.toMatch(/patch 008/);
+    expect(formatResult(result(stock, false))).toMatch(/^note: .*performance patches/m);
+  });
+});
+
 describe('werift patch state', () => {
   it('this checkout: npm ci applied every shipped patch to node_modules/werift', () => {
     expect(SHIPPED.length).toBeGreaterThan(0);
     const s = readWeriftPatchState(ROOT, join(ROOT, 'dist/cli.js'));
-    expect(s).toEqual({ version: '0.25.2', patched: true, applied: NAMES });
+    expect(NAMES).toContain('dtls-verify-peer-proofs');
+    expect(s).toEqual({ version: '0.25.2', patched: true, applied: NAMES, dtlsProofs: true });
   });
 
   it('reports unpatched when the install skipped scripts (no patch-package record)', async () => {
     const root = await layout('0.25.2');
-    expect(readWeriftPatchState(root, join(root, 'dist/cli.js'))).toEqual({ version: '0.25.2', patched: false, applied: [] });
+    expect(readWeriftPatchState(root, join(root, 'dist/cli.js'))).toEqual({ version: '0.25.2', patched: false, applied: [], dtlsProofs: false });
   });
 
   it('reports unpatched when a patch failed to apply or changed since it was applied', async () => {
     const records = SHIPPED.map((f) => ({ patchFilename: f, patchContentHash: sha256(f), didApply: true }));
-    const failed = await layout('0.25.2', records.map((r, i) => (i === records.length - 1 ? { ...r, didApply: false } : r)));
-    expect(readWeriftPatchState(failed, join(failed, 'dist/cli.js'))).toEqual({ version: '0.25.2', patched: false, applied: NAMES.slice(0, -1) });
+    const dtls = SHIPPED.findIndex((f) => f.endsWith('+dtls-verify-peer-proofs.patch'));
+    const failed = await layout('0.25.2', records.map((r, i) => (i === dtls ? { ...r, didApply: false } : r)));
+    expect(readWeriftPatchState(failed, join(failed, 'dist/cli.js'))).toEqual({
+      version: '0.25.2',
+      patched: false,
+      applied: NAMES.filter((_, i) => i !== dtls),
+      dtlsProofs: false,
+    });
+    // A stale performance patch leaves the DTLS checks in place (and the other way round).
     const stale = await layout('0.25.2', records.map((r, i) => (i === 0 ? { ...r, patchContentHash: '0'.repeat(64) } : r)));
-    expect(readWeriftPatchState(stale, join(stale, 'dist/cli.js')).patched).toBe(false);
+    expect(readWeriftPatchState(stale, join(stale, 'dist/cli.js'))).toMatchObject({ patched: false, dtlsProofs: true });
+    const staleDtls = await layout('0.25.2', records.map((r, i) => (i === dtls ? { ...r, patchContentHash: '0'.repeat(64) } : r)));
+    expect(readWeriftPatchState(staleDtls, join(staleDtls, 'dist/cli.js'))).toMatchObject({ patched: false, dtlsProofs: false });
     const ok = await layout('0.25.2', records);
-    expect(readWeriftPatchState(ok, join(ok, 'dist/cli.js'))).toEqual({ version: '0.25.2', patched: true, applied: NAMES });
+    expect(readWeriftPatchState(ok, join(ok, 'dist/cli.js'))).toEqual({ version: '0.25.2', patched: true, applied: NAMES, dtlsProofs: true });
   });
 
   it('reports unpatched for a werift version the patches are not for', async () => {
     const root = await layout('0.26.0', []);
-    expect(readWeriftPatchState(root, join(root, 'dist/cli.js'))).toEqual({ version: '0.26.0', patched: false, applied: [] });
+    expect(readWeriftPatchState(root, join(root, 'dist/cli.js'))).toEqual({ version: '0.26.0', patched: false, applied: [], dtlsProofs: false });
   });
 
-  it('send-file and recv-file --json carry {"werift":{"version","patched":true,"applied"}}', async () => {
+  it('send-file and recv-file --json carry {"werift":{"version","patched":true,"applied","dtlsProofs":true}}', async () => {
     const server = await startServer();
     const dir = await tempDir();
     dirs.push(dir);
@@ -105,8 +141,10 @@ describe('werift patch state', () => {
       expect(s.code, s.stderr).toBe(0);
       expect(r.code, r.stderr).toBe(0);
       for (const res of [resultOf(s), resultOf(r)]) {
-        expect(res.werift).toEqual({ version: '0.25.2', patched: true, applied: NAMES });
+        expect(res.werift).toEqual({ version: '0.25.2', patched: true, applied: NAMES, dtlsProofs: true });
       }
+      // The patched werift is silent about it; the notes below are for a stock one.
+      expect(s.stdout + s.stderr + r.stdout + r.stderr).not.toMatch(/patch 008/);
     } finally {
       await server.close();
     }

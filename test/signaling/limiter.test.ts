@@ -147,3 +147,64 @@ describe('ReadTracker', () => {
     expect(r.pong(nonces[19]!)).toBe(true);
   });
 });
+
+describe('limiter edges (each pins a decision a mutant would change)', () => {
+  it('TokenBucket: a full bucket has no wait, a partial token waits only for the rest, a clock stepping back takes nothing', () => {
+    const c = clock();
+    const b = new TokenBucket(10, 1, c.now);
+    expect(b.waitMs()).toBe(0); // exactly one token
+    b.take();
+    c.advance(30); // 0.3 of a token back
+    expect(b.waitMs()).toBe(70);
+    c.advance(70);
+    expect(b.take()).toBe(true);
+    c.advance(1000);
+    expect(b.isFull()).toBe(true);
+    c.advance(-5000); // a wall clock set back (NTP step): no tokens taken away
+    expect(b.isFull()).toBe(true);
+    expect(b.take()).toBe(true);
+  });
+
+  it('MessageRateLimiter: a big burst allows 10 × burst drops before the cut-off', () => {
+    const c = clock();
+    const r = new MessageRateLimiter({ perSecond: 1, burst: 200 }, c.now);
+    const verdicts = Array.from({ length: 2202 }, () => r.check());
+    expect(verdicts.indexOf('cut-off')).toBe(2200); // 200 accepted, then drop number 2001
+  });
+
+  it('addressKey: only ::ffff:0:0/96 counts as IPv4; anything not an IP is its own key', () => {
+    expect(addressKey('not-an-ip')).toBe('not-an-ip');
+    expect(addressKey('64:ff9b::192.0.2.7')).toBe('64:ff9b:0:0::/64');
+    expect(addressKey('::ff:ffff:c000:207')).toBe('0:0:0:0::/64');
+    expect(addressKey('::fffe:c000:207')).toBe('0:0:0:0::/64');
+    expect(addressKey('::ff:c000:207')).toBe('0:0:0:0::/64');
+    expect(addressKey('1::ffff:c000:207')).toBe('1:0:0:0::/64');
+  });
+
+  it('AddressCounter: remove takes one connection off, not the whole key', () => {
+    const a = new AddressCounter(3);
+    a.tryAdd('x');
+    a.tryAdd('x');
+    a.remove('x');
+    expect(a.count('x')).toBe(1);
+    expect(a.count('y')).toBe(0);
+    expect(a.size).toBe(1);
+  });
+
+  it('FailureThrottle: evicts only when full, refilled entries before the oldest blocked one', () => {
+    const c = clock();
+    const t = new FailureThrottle(1, 3, c.now);
+    t.fail('a');
+    c.advance(60_000); // a has refilled: harmless to forget, but the table is not full yet
+    t.fail('b');
+    expect(t.size).toBe(2);
+    t.fail('c');
+    t.fail('d'); // full: a (refilled) goes, the blocked b and c stay
+    expect(t.size).toBe(3);
+    expect([t.blockedMs('b'), t.blockedMs('c'), t.blockedMs('d')].every((ms) => ms > 0)).toBe(true);
+    t.fail('e'); // full, nothing refilled: the oldest (b) goes
+    expect(t.size).toBe(3);
+    expect(t.blockedMs('b')).toBe(0);
+    expect(t.blockedMs('c')).toBeGreaterThan(0);
+  });
+});

@@ -76,7 +76,7 @@ describe('Origin on the WebSocket upgrade', () => {
   });
 
   it('with --https the own origins are https:// ones; http:// of the same host is another origin', async () => {
-    const { cert, key } = generateSelfSigned(['localhost'], ['127.0.0.1']);
+    const { cert, key } = await generateSelfSigned(['localhost'], ['127.0.0.1']);
     const s = await server({ https: { cert, key } });
     expect(await upgrade(s.port, { Origin: `https://localhost:${s.port}` }, { tls: true })).toBe('open');
     expect(await upgrade(s.port, { Origin: `http://localhost:${s.port}` }, { tls: true })).toBe(403);

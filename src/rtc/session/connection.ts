@@ -5,6 +5,7 @@
 import type { RTCPeerConnection } from 'werift';
 import { RtcError } from '../../errors.js';
 import { deferred } from '../deferred.js';
+import { dtlsIdentityError, dtlsProofFailure } from '../peer-connection.js';
 import { bundleRemoteDescription } from '../sdp-bundle.js';
 
 /** setRemoteDescription, with werift's bare Errors about a bad remote SDP turned into RTC_ERR_PROTOCOL. */
@@ -24,10 +25,14 @@ export function waitConnected(pc: RTCPeerConnection, done: Promise<never>): Prom
   const sub = pc.connectionStateChange.subscribe((s) => {
     if (s === 'connected') d.resolve();
     else if (s === 'failed' || s === 'closed') {
+      // A peer that failed werift's DTLS proof checks (patch 008) is an authentication failure, not a network one.
+      const proof = dtlsProofFailure(pc);
       d.reject(
-        new RtcError('RTC_ERR_ICE_FAILED', `the connection ${s === 'failed' ? 'failed' : 'was closed'} before it came up (ICE/DTLS)`, {
-          hint: 'no candidate pair worked: check firewalls, or add a TURN server (and use only its relay candidates)',
-        }),
+        proof !== undefined
+          ? dtlsIdentityError(proof)
+          : new RtcError('RTC_ERR_ICE_FAILED', `the connection ${s === 'failed' ? 'failed' : 'was closed'} before it came up (ICE/DTLS)`, {
+              hint: 'no candidate pair worked: check firewalls, or add a TURN server (and use only its relay candidates)',
+            }),
       );
     }
   });

@@ -5,6 +5,7 @@
  * sent are not sent again.
  */
 import type { RTCPeerConnection } from 'werift';
+import { candidateKey, formatCandidateCore, sdpCandidates } from '../candidate.js';
 import { candidateAllowed, filterSdpCandidates } from '../peer-connection.js';
 import { bundleRemoteCandidate } from '../sdp-bundle.js';
 import type { PeerSignal } from './types.js';
@@ -12,17 +13,10 @@ import type { PeerSignal } from './types.js';
 export type CandidateSignal = Extract<PeerSignal, { kind: 'candidate' }>;
 type RemoteCandidate = Pick<CandidateSignal, 'candidate' | 'sdpMid' | 'sdpMLineIndex'>;
 
-/** Candidates are compared without the a= prefix and trailing extensions' order. */
-export function candidateKey(line: string): string {
-  return line.replace(/^a=/, '').replace(/^candidate:/, '').trim().split(/\s+/).slice(0, 8).join(' ');
-}
-
 /** The local SDP as it is sent (candidates outside --ice-address removed) and the keys of the candidates inside. */
 export function describeLocal(pc: RTCPeerConnection, iceAddress: string | undefined): { sdp: string; inSdp: Set<string> } {
   const sdp = filterSdpCandidates(pc.localDescription!.sdp, iceAddress);
-  const inSdp = new Set<string>();
-  for (const line of sdp.split(/\r?\n/)) if (line.startsWith('a=candidate:')) inSdp.add(candidateKey(line));
-  return { sdp, inSdp };
+  return { sdp, inSdp: new Set(sdpCandidates(sdp).map(formatCandidateCore)) };
 }
 
 export class Trickle {

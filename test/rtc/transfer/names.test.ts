@@ -3,7 +3,7 @@
  * normalisation and length. The same rules run end to end in hostile-names.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_NAME_BYTES, numberedName, printable, sanitizeFileName } from '../../../src/rtc/transfer/names.js';
+import { MAX_NAME_BYTES, numberedName, printable, sanitizeFileName, truncateUtf8 } from '../../../src/rtc/transfer/names.js';
 
 describe('sanitizeFileName keeps plain names and strips directories', () => {
   it.each([
@@ -36,6 +36,39 @@ describe('sanitizeFileName refuses', () => {
       if (!r.ok) expect(r.reason.length).toBeGreaterThan(0);
     },
   );
+
+  it('says which rule a name broke', () => {
+    const reasons = (raws: string[]): (string | undefined)[] => raws.map((raw) => {
+      const r = sanitizeFileName(raw);
+      return r.ok ? undefined : r.reason;
+    });
+    expect(reasons(['', 'x\u0000y', '/etc/passwd', '\\\\server\\share', 'C:\\x', 'c:x', '../x', 'a/../b', 'dir/c:x', '.', '...', 'a/ . '])).toEqual([
+      'the name is empty',
+      'the name contains a NUL byte',
+      '"/etc/passwd" is an absolute path',
+      '"\\\\server\\share" is an absolute path',
+      '"C:\\x" is an absolute path',
+      '"c:x" is an absolute path',
+      '"../x" climbs out of the output directory ("..")',
+      '"a/../b" climbs out of the output directory ("..")',
+      '"dir/c:x" ends in a Windows drive path',
+      '"." has no file name in it',
+      '"..." has no file name in it',
+      '"a/ . " has no file name in it',
+    ]);
+    // Windows device names, with or without an extension, in any case; longer names that start alike are fine.
+    expect(reasons(['CON', 'nul.txt', 'COM1', 'com\u00b9', 'lpt9.log', 'conin$', 'CONOUT$.x', 'Aux', 'prn.a.b'])).toEqual(
+      ['CON', 'nul.txt', 'COM1', 'com\u00b9', 'lpt9.log', 'conin$', 'CONOUT$.x', 'Aux', 'prn.a.b'].map((n) => `"${n}" is a reserved device name`),
+    );
+    expect(reasons(['console', 'com10', 'xcon', 'nully', 'lpt', 'a.con'])).toEqual(Array(6).fill(undefined));
+    expect(reasons(['.rtc-cli-partial', '.bashrc'])).toEqual([
+      '".rtc-cli-partial" is where recv-file keeps its partial files',
+      '".bashrc" is a dotfile (hidden, and read by shells and tools); the receiver can pass --allow-dotfiles',
+    ]);
+    expect(reasons(['x'.repeat(256)])).toEqual(['the name is too long for the file system (256 bytes of UTF-8; at most 255)']);
+    // Empty path segments and "." segments are skipped; a trailing separator leaves the last real segment.
+    expect(['a//b', 'a\\\\b', 'x/', 'x/.', './/y'].map((raw) => sanitizeFileName(raw))).toEqual(['b', 'b', 'x', 'x', 'y'].map((name) => ({ ok: true, name })));
+  });
 
   it('dotfiles unless allowed, and rtc-cli\'s partial directory always', () => {
     for (const raw of ['.bashrc', '.bash_profile', 'dir/.profile', '.ssh']) {
@@ -108,11 +141,25 @@ describe('printable and numberedName', () => {
     expect(printable('😀'.repeat(100))).toBe(`${'😀'.repeat(77)}...`); // never cut inside a surrogate pair
   });
 
+  it('truncateUtf8 keeps whole characters up to exactly the byte budget', () => {
+    expect(truncateUtf8('abc', 3)).toBe('abc');
+    expect(truncateUtf8('abc', 2)).toBe('ab');
+    expect(truncateUtf8('aé', 3)).toBe('aé');
+    expect(truncateUtf8('aé', 2)).toBe('a');
+    expect(truncateUtf8('😀x', 4)).toBe('😀');
+  });
+
   it('numbers free names before the extension and stays within NAME_MAX', () => {
     expect(numberedName('x.bin', 1)).toBe('x (1).bin');
     expect(numberedName('archive.tar.gz', 2)).toBe('archive (2).tar.gz');
     expect(numberedName('README', 1)).toBe('README (1)');
     expect(numberedName('.bashrc', 1)).toBe('.bashrc (1)');
+    // A dotfile keeps its whole name as the stem, whatever dots follow; an empty name still gets a number.
+    expect(numberedName('.config.json', 3)).toBe('.config.json (3)');
+    expect(numberedName('', 1)).toBe(' (1)');
+    // A colon is an ordinary character on Linux: only a leading drive letter ("C:") is a Windows path.
+    expect(sanitizeFileName('notes:1.txt')).toEqual({ ok: true, name: 'notes:1.txt' });
+    expect(sanitizeFileName('dir/ab:c')).toEqual({ ok: true, name: 'ab:c' });
     const long = `${'é'.repeat(125)}.bin`; // 254 bytes
     const n = numberedName(long, 12);
     expect(Buffer.byteLength(n)).toBeLessThanOrEqual(MAX_NAME_BYTES);
