@@ -19,6 +19,7 @@ const MOVES = {
   'test/cli/pipe.test.ts': 'test/cli/run.pipe.test.ts',
   'test/cli/stdout-data.test.ts': 'test/cli/run.stdout-data.test.ts',
   'test/unit/context.test.ts': 'test/cli/context.test.ts',
+  'test/cli/program.test.ts': 'test/cli.test.ts',
   'test/unit/errors.test.ts': 'test/errors.test.ts',
   'test/unit/action-credentials.test.ts': 'test/ci/action.credentials.test.ts',
   'test/unit/ice-config.test.ts': 'test/rtc/ice-config.test.ts',

@@ -7,12 +7,12 @@
 import { Writable } from 'node:stream';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Command, Option } from 'commander';
-import { buildProgram, registeredCommands, unknownOptionHint, type ProgramOptions } from '../../src/cli.js';
-import { attributeOf, COMMAND_GROUPS, longName, type CommandDef } from '../../src/cli/flags.js';
-import { flattenCommands } from '../../src/cli/flag-docs.js';
-import type { CliIO } from '../../src/cli/run.js';
-import { GLOBAL_FLAGS } from '../../src/cli/options.js';
-import { PEER_ONLY_FLAGS } from '../../src/cli/peer.js';
+import { buildProgram, registeredCommands, unknownOptionHint, type ProgramOptions } from '../src/cli.js';
+import { attributeOf, COMMAND_GROUPS, longName, type CommandDef } from '../src/cli/flags.js';
+import { flattenCommands } from '../src/cli/flag-docs.js';
+import type { CliIO } from '../src/cli/run.js';
+import { GLOBAL_FLAGS } from '../src/cli/options.js';
+import { PEER_ONLY_FLAGS } from '../src/cli/peer.js';
 
 const PEER_COMMANDS = ['publish', 'record', 'recv-file', 'send-file'];
 
