@@ -17,6 +17,7 @@ import { createNetns, startServeInNetns, type Netns } from '../helpers/browser-n
 import { startCoturn, type Coturn } from '../helpers/coturn.js';
 import type { SelectedPair } from '../../src/rtc/peer-connection.js';
 import type { SignalingServer } from '../../src/signaling/server.js';
+import { requireProgram } from '../helpers/prereq.js';
 import { collect, peerFlags, randomFile, removeDir, sha256File, spawnCli, startServer, tempDir, transferResult, uniqueRoom, type CliResult } from '../helpers/peer.js';
 
 let dir: string;
@@ -58,6 +59,7 @@ describe('on a host with IPv4 and IPv6', () => {
   let serve: Awaited<ReturnType<typeof startServeInNetns>>;
 
   beforeAll(async () => {
+    requireProgram('nft', 'nftables');
     ns = createNetns('pair');
     // nodad: usable at once (no duplicate address detection wait); a ULA address that never leaves the namespace.
     ns.run('ip', ['addr', 'add', 'fd00::1/64', 'dev', ns.dev, 'nodad']);

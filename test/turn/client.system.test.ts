@@ -11,6 +11,7 @@ import type { TurnCheckResult } from '../../src/diagnostics/turn-check.js';
 import { ErrorResponseError } from '../../src/stun/errors.js';
 import { TurnClient } from '../../src/turn/client.js';
 import { openStreamTransport } from '../../src/turn/stream-transport.js';
+import { requireProgram, requireRoot } from '../helpers/prereq.js';
 import { openUdpTransport } from '../../src/turn/udp-transport.js';
 
 const servers: Coturn[] = [];
@@ -77,6 +78,8 @@ describe('turn-check when the relay drops data', () => {
   });
 
   it('allocations and permissions work but no packet comes back: RTC_ERR_RELAY_NO_DATA at the relay step, exit 1', async () => {
+    requireRoot('an nftables rule that drops the relayed packets');
+    requireProgram('nft', 'nftables');
     const t = await startCoturn({ tls: false, relayPorts: [65100, 65199] });
     servers.push(t);
     const nft = (args: string[]): void => {
