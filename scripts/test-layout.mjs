@@ -63,6 +63,8 @@ const MOVES = {
   'test/peer/signal-pipe.test.ts': 'test/rtc/session/signal-pipe.test.ts',
   'test/peer/transfer-fuzz.test.ts': 'test/rtc/file-transfer-protocol.fuzz.test.ts',
   'test/peer/transfer-names.test.ts': 'test/rtc/transfer/names.test.ts',
+  'test/peer/engine-units.test.ts': 'test/rtc/engine/load.test.ts',
+  'test/peer/engine.test.ts': 'test/commands/send-file.engine.system.test.ts',
   'test/peer/units.test.ts': 'test/rtc/file-transfer-protocol.codec.test.ts',
   // perf: werift's patched SCTP
   'test/perf/udp-impair.ts': 'test/helpers/udp-impair.ts',

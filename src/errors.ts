@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   RTC_ERR_BAD_MEDIA: { exit: EXIT_USAGE, doc: 'An input media file is not a VP8 IVF or a VP8/Opus WebM that publish can send.' },
   RTC_ERR_BAD_SDP: { exit: EXIT_USAGE, doc: 'An SDP offer/answer could not be parsed.' },
   RTC_ERR_CERT: { exit: EXIT_USAGE, doc: 'The TLS certificate or key given with --cert/--key cannot be used.' },
+  RTC_ERR_ENGINE_UNAVAILABLE: { exit: EXIT_USAGE, doc: 'send-file/recv-file --engine native was asked for but node-datachannel (an optional dependency) cannot be loaded on this install or platform.' },
 
   // the thing attempted failed (exit 1)
   RTC_ERR_TIMEOUT: { exit: EXIT_FAILED, doc: 'Something did not happen within its --timeout.' },

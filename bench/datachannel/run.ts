@@ -1,15 +1,17 @@
 /**
- * bench/datachannel: data-channel throughput of four variants, interleaved, median of N runs, on loopback and on
+ * bench/datachannel: data-channel throughput of five variants, interleaved, median of N runs, on loopback and on
  * paths with latency and loss:
  *
- *   send-file        `rtc-cli send-file` → `rtc-cli recv-file` (patched werift; file read from disk and SHA-256
- *                    hashed, written to .part, hashed, fsynced, renamed), through a signaling server;
+ *   send-file        `rtc-cli send-file --engine werift` → `rtc-cli recv-file --engine werift` (patched werift; file
+ *                    read from disk and SHA-256 hashed, written to .part, hashed, fsynced, renamed), through a
+ *                    signaling server;
+ *   send-file-native the same commands with `--engine native` on both sides (node-datachannel under rtc-cli);
  *   werift           raw werift as installed (patched): send-file's chunking and backpressure, bytes from memory;
  *   werift-stock     the same raw peer on an unpatched copy of werift (the patches reversed into bench/out/);
  *   node-datachannel raw libdatachannel (C++), the native reference.
  *
  *   sudo npx tsx bench/datachannel/run.ts [--runs 3] [--mib 64] [--conditions loopback,0/0,20/0,50/0,0/1,20/1,50/1]
- *     [--variants send-file,werift,werift-stock,node-datachannel] [--cap 30] [--no-write]
+ *     [--variants send-file,send-file-native,werift,werift-stock,node-datachannel] [--cap 30] [--no-write]
  *
  * Conditions: `loopback` is 127.0.0.1 in this namespace; `R/L` is R ms round-trip time and L % loss (each direction)
  * between two network namespaces through bench/netem (needs root and gcc). Sender on CPU 0, receiver on CPU 1.
@@ -36,7 +38,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     mib: { type: 'string', default: '64' },
     conditions: { type: 'string', default: 'loopback,0/0,20/0,50/0,0/1,20/1,50/1' },
-    variants: { type: 'string', default: 'send-file,werift,werift-stock,node-datachannel' },
+    variants: { type: 'string', default: 'send-file,send-file-native,werift,werift-stock,node-datachannel' },
     cap: { type: 'string', default: '30' },
     'no-write': { type: 'boolean', default: false },
   },
@@ -52,7 +54,9 @@ const BIN = join(ROOT, 'bin/rtc-cli.js');
 const TSX = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
 const PEER = join(ROOT, 'bench/datachannel/peer.ts');
 
-type Variant = 'send-file' | 'werift' | 'werift-stock' | 'node-datachannel';
+type Variant = 'send-file' | 'send-file-native' | 'werift' | 'werift-stock' | 'node-datachannel';
+/** The rtc-cli variants and the engine each runs on (both sides). */
+const CLI_ENGINE: Partial<Record<Variant, 'werift' | 'native'>> = { 'send-file': 'werift', 'send-file-native': 'native' };
 
 interface Condition {
   label: string;
@@ -140,14 +144,15 @@ interface CliResult {
   bytes: number;
   seconds: number;
   werift?: { patched: boolean };
+  engine?: string;
 }
 
 /** send-file → recv-file; returns whole-process CPU so the caller can subtract start-up. */
-async function sendFileOnce(place: Place, src: string, dir: string, tag: string): Promise<Omit<Sample, 'otherLoad'> & { sendCpu: number; recvCpu: number; mb: number }> {
+async function sendFileOnce(engine: 'werift' | 'native', place: Place, src: string, dir: string, tag: string): Promise<Omit<Sample, 'otherLoad'> & { sendCpu: number; recvCpu: number; mb: number }> {
   const out = join(dir, `out-${tag}`);
   mkdirSync(out);
   const room = `bench-${process.pid}-${tag}`;
-  const flags = (side: 'a' | 'b'): string[] => ['--signal', place.signalUrl, '--room', room, '--ice-address', place.address(side), '--json', '--timeout', '60'];
+  const flags = (side: 'a' | 'b'): string[] => ['--signal', place.signalUrl, '--room', room, '--ice-address', place.address(side), '--json', '--timeout', '60', '--engine', engine];
   let lastProgress: CliProgress | undefined;
   let result: CliResult | undefined;
   const procs: ReturnType<typeof measured>[] = [];
@@ -173,7 +178,8 @@ async function sendFileOnce(place: Place, src: string, dir: string, tag: string)
   if (watch.outcome === 'complete' && (s.code !== 0 || r.code !== 0 || !result)) {
     throw new Error(`send-file exit ${s.code}, recv-file exit ${r.code}: ${s.stderr.slice(-300)} ${r.stderr.slice(-300)}`);
   }
-  if (result?.werift && !result.werift.patched) throw new Error('send-file ran on an unpatched werift');
+  if (engine === 'werift' && result?.werift && !result.werift.patched) throw new Error('send-file ran on an unpatched werift');
+  if (result && result.engine !== engine) throw new Error(`send-file ran on ${result.engine}, not ${engine}`);
   const mb = (result ? result.bytes : lastProgress?.bytes ?? 0) / 1e6;
   const MBps = result ? mb / result.seconds : (lastProgress?.rate ?? 0) / 1e6;
   return { outcome: watch.outcome, MBps, sendCpu: s.cpuSeconds, recvCpu: r.cpuSeconds, mb, sendCpuPerMB: NaN, recvCpuPerMB: NaN };
@@ -261,10 +267,12 @@ try {
     results.set(cond.label, byVariant);
     try {
       // send-file's start-up CPU (process start, werift import, signaling, ICE, DTLS) in this condition.
-      let startup = { send: 0, recv: 0 };
-      if (VARIANTS.includes('send-file')) {
-        const t = await sendFileOnce(place, tiny, dir, 'startup');
-        startup = { send: t.sendCpu, recv: t.recvCpu };
+      const startup = new Map<Variant, { send: number; recv: number }>();
+      for (const v of VARIANTS) {
+        const engine = CLI_ENGINE[v];
+        if (!engine) continue;
+        const t = await sendFileOnce(engine, place, tiny, dir, `startup-${v}`);
+        startup.set(v, { send: t.sendCpu, recv: t.recvCpu });
       }
       for (let i = 0; i < RUNS; i++) {
         for (const v of VARIANTS) {
@@ -272,9 +280,11 @@ try {
           const t0 = performance.now();
           try {
             let s: Omit<Sample, 'otherLoad'>;
-            if (v === 'send-file') {
-              const r = await sendFileOnce(place, src, dir, `${results.size}-${i}`);
-              s = { ...r, sendCpuPerMB: (r.sendCpu - startup.send) / r.mb, recvCpuPerMB: (r.recvCpu - startup.recv) / r.mb };
+            const engine = CLI_ENGINE[v];
+            if (engine) {
+              const r = await sendFileOnce(engine, place, src, dir, `${results.size}-${i}-${v}`);
+              const base = startup.get(v)!;
+              s = { ...r, sendCpuPerMB: (r.sendCpu - base.send) / r.mb, recvCpuPerMB: (r.recvCpu - base.recv) / r.mb };
             } else {
               s = await rawOnce(v, place, stockDir);
             }
@@ -348,6 +358,11 @@ function findings(): string[] {
         `- Raw werift, patched vs unpatched: ${f(ratio(c, 'werift', 'werift-stock'), 2)}× the throughput; CPU per MB ${cpu(c, 'werift', 'sendCpuPerMB')} vs ${cpu(c, 'werift-stock', 'sendCpuPerMB')} ms (sender), ${cpu(c, 'werift', 'recvCpuPerMB')} vs ${cpu(c, 'werift-stock', 'recvCpuPerMB')} ms (receiver).`,
       );
     }
+    if (VARIANTS.includes('send-file-native') && VARIANTS.includes('node-datachannel')) {
+      const r = ratio(c, 'send-file-native', 'node-datachannel');
+      const abs = mbps(c, 'send-file-native');
+      out.push(`- Loopback: \`send-file --engine native\` moves ${f(abs)} MB/s, raw node-datachannel ${f(mbps(c, 'node-datachannel'))} MB/s: **${f(r, 2)}×** (target ≥ 0.8×: ${r >= 0.8 ? 'met' : 'missed'}; ≥ 65 MB/s on a quiet machine: ${abs >= 65 ? 'met' : 'missed'} in this run), with ${cpu(c, 'send-file-native', 'sendCpuPerMB')} / ${cpu(c, 'send-file-native', 'recvCpuPerMB')} ms of CPU per MB (send / recv, including reading, writing and SHA-256 of the file).`);
+    }
     if (VARIANTS.includes('werift') && VARIANTS.includes('node-datachannel')) {
       out.push(`- node-datachannel (C++) stays ahead on loopback: patched werift reaches ${f(ratio(c, 'werift', 'node-datachannel'), 2)}× of it, with ${cpu(c, 'node-datachannel', 'sendCpuPerMB')} / ${cpu(c, 'node-datachannel', 'recvCpuPerMB')} ms of CPU per MB.`);
     }
@@ -356,6 +371,10 @@ function findings(): string[] {
   if (fifty && VARIANTS.includes('werift') && VARIANTS.includes('node-datachannel')) {
     const r = ratio(fifty, 'werift', 'node-datachannel');
     const sf = VARIANTS.includes('send-file') ? `, send-file ${f(ratio(fifty, 'send-file', 'node-datachannel'), 2)}×` : '';
+    if (VARIANTS.includes('send-file') && VARIANTS.includes('send-file-native')) {
+      const e = ratio(fifty, 'send-file', 'send-file-native');
+      out.push(`- 50 ms RTT, no loss, the two engines under send-file: werift ${f(mbps(fifty, 'send-file'))} MB/s vs native ${f(mbps(fifty, 'send-file-native'))} MB/s: **${f(e, 2)}×** (target ≥ 0.5×: ${e >= 0.5 ? 'met' : 'missed'}).`);
+    }
     out.push(`- 50 ms RTT, no loss: raw werift (patched) ${f(mbps(fifty, 'werift'))} MB/s vs node-datachannel ${f(mbps(fifty, 'node-datachannel'))} MB/s: **${f(r, 2)}×**${sf} (target ≥ 0.5×: ${r >= 0.5 ? 'met' : 'missed'}).`);
   }
   for (const c of condLabels.filter((l) => l.endsWith(', 1 % loss'))) {
@@ -379,7 +398,7 @@ process.stdout.write(`${header}\n\n${matrix}\n\n${findings().join('\n')}\n\n${pe
 if (!values['no-write']) {
   writeResultsSection(
     '<!-- bench:datachannel -->',
-    `### Data channel: send-file vs raw werift (patched and stock) vs node-datachannel, on loopback and with latency/loss
+    `### Data channel: send-file on both engines vs raw werift (patched and stock) vs node-datachannel, on loopback and with latency/loss
 
 ${header}
 

@@ -77,12 +77,20 @@ function runWorker(core: number, argv: string[]): Promise<WorkerOut> {
   const cmd = PIN ? 'taskset' : tsx;
   const full = PIN ? ['-c', String(core), tsx, join(ROOT, 'bench/record/worker.ts'), ...argv] : [join(ROOT, 'bench/record/worker.ts'), ...argv];
   return new Promise((resolve) => {
-    const child = spawn(cmd, full, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: taskset execs tsx, which runs node as a child; killing only `child` left the worker
+    // (and the pipes 'close' waits for) alive, and one hung worker stalled a run for 20 minutes.
+    const child = spawn(cmd, full, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 90) * 1000);
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, (seconds + 90) * 1000);
     child.on('close', () => {
       clearTimeout(timer);
       const line = out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);

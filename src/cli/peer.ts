@@ -6,6 +6,7 @@
  */
 import { RtcError } from '../errors.js';
 import type { IceConfig } from '../rtc/ice-config.js';
+import { ENGINE_CHOICES, type EngineChoice } from '../rtc/engine/types.js';
 import type { ManualOptions, PeerAuthOptions, PeerEvent, PeerRole } from '../rtc/peer.js';
 import { MAX_CODE_WORDS, MIN_CODE_WORDS, parseCode } from '../rtc/auth/code.js';
 import type { CommandContext, Spinner } from './context.js';
@@ -89,6 +90,18 @@ export const CODE: Flag<string | undefined> = {
   flags: '--code <code>',
   help: 'the code the sender printed (same as giving it as the argument); checked word by word before connecting',
   group: PEER_GROUP,
+};
+
+/**
+ * `--engine`: the data-channel stack of send-file/recv-file (src/rtc/engine). `auto` runs node-datachannel when its
+ * optional binary loads (the fastest), else werift and says why once on stderr (the `engine` event, peerRenderer).
+ */
+/** send-file/recv-file: which data-channel engine (src/rtc/engine). */
+export const ENGINE: Flag<EngineChoice> = {
+  flags: '--engine <engine>',
+  help: 'data-channel engine: native (node-datachannel, optional dependency), werift (pure TypeScript), or auto (native when it loads)',
+  choices: ENGINE_CHOICES,
+  default: 'auto',
 };
 
 /** `--idle-timeout`: how long silence on the data channel means the peer is gone (manual mode has no peer-left). */
@@ -255,6 +268,7 @@ export function peerRenderer(
         showCode(ctx, e.code);
         return;
       }
+      if (e.type === 'engine' && e.fallback) ctx.out.warn(e.fallback);
       const text = status(e);
       if (!text) return;
       if (ctx.out.interactive) spinner.text(text);

@@ -5,7 +5,8 @@
 import { InvalidArgumentError } from 'commander';
 import { defineCommand } from '../cli/flags.js';
 import { timeoutFlag } from '../cli/options.js';
-import { CODE, IDLE_TIMEOUT, peerFlags, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
+import { CODE, ENGINE, IDLE_TIMEOUT, peerFlags, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
+import type { EngineChoice } from '../rtc/engine/types.js';
 
 interface RecvFlags extends PeerFlagValues {
   out: string;
@@ -16,6 +17,7 @@ interface RecvFlags extends PeerFlagValues {
   timeout: number;
   idleTimeout: number;
   code?: string;
+  engine: EngineChoice;
 }
 
 const SAVING = 'Saving files:';
@@ -54,6 +56,7 @@ export const command = defineCommand<RecvFlags>({
         '`RTC_ERR_STALLED` (raise it for a sender reading a slow pipe)',
     },
     code: CODE,
+    engine: ENGINE,
     ...peerFlags('answerer'),
   },
   helpAfter: `
@@ -97,6 +100,7 @@ Examples:
       ...target,
       timeoutMs: opts.timeout,
       idleTimeoutMs: opts.idleTimeout,
+      engine: opts.engine,
       abort: ctx.signal,
       onEvent: render.onEvent,
       onProgress: (p) => {

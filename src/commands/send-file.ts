@@ -5,7 +5,8 @@
  */
 import { defineCommand } from '../cli/flags.js';
 import { collect, timeoutFlag } from '../cli/options.js';
-import { CODE_WORDS, IDLE_TIMEOUT, peerFlags, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
+import { CODE_WORDS, ENGINE, IDLE_TIMEOUT, peerFlags, peerRenderer, peerTargetFrom, type PeerFlagValues } from '../cli/peer.js';
+import type { EngineChoice } from '../rtc/engine/types.js';
 import { RtcError } from '../errors.js';
 
 interface SendFlags extends PeerFlagValues {
@@ -13,6 +14,7 @@ interface SendFlags extends PeerFlagValues {
   timeout: number;
   idleTimeout: number;
   codeWords: number;
+  engine: EngineChoice;
 }
 
 export const command = defineCommand<SendFlags>({
@@ -33,6 +35,7 @@ export const command = defineCommand<SendFlags>({
         'waits 10 minutes for the receiver unless `--timeout` is given, then `--timeout` for the exchange and the connection',
     },
     idleTimeout: IDLE_TIMEOUT,
+    engine: ENGINE,
     codeWords: CODE_WORDS,
     ...peerFlags('offerer'),
   },
@@ -71,6 +74,7 @@ Examples:
       ...target,
       timeoutMs: opts.timeout,
       idleTimeoutMs: opts.idleTimeout,
+      engine: opts.engine,
       abort: ctx.signal,
       onEvent: render.onEvent,
       onProgress: (p) => {

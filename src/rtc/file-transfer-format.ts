@@ -56,6 +56,8 @@ export function formatPeerEvent(e: PeerEvent): string | undefined {
       return `connected: ${formatSelectedPair(e.selectedPair)} in ${e.setupMs} ms`;
     case 'peer-left':
       return `peer left: ${e.reason}`;
+    case 'engine':
+      return `data channels on ${e.engine === 'native' ? 'the native engine (node-datachannel)' : 'werift'}`;
     default:
       return undefined;
   }
@@ -73,10 +75,12 @@ export function formatResult(r: TransferResult): string {
   lines.push(
     `${formatBytes(r.bytes)} in ${r.seconds.toFixed(2)} s (${r.mbps.toFixed(1)} Mbit/s), ${formatSelectedPair(r.selectedPair)}, setup ${r.setupMs} ms`,
   );
-  if (!r.werift.patched) {
+  if (r.engine === 'native') lines.push('engine: native (node-datachannel)');
+  else if (!r.werift.patched) {
     lines.push(`note: werift ${r.werift.version ?? '(unknown version)'} runs without rtc-cli's performance patches: stock data-channel speed (README: Performance)`);
   }
-  if (!r.werift.dtlsProofs && !r.authenticated) {
+  // libdatachannel's DTLS (OpenSSL/GnuTLS) checks the proofs itself: the note is about werift only.
+  if (r.engine === 'werift' && !r.werift.dtlsProofs && !r.authenticated) {
     lines.push(`note: werift ${r.werift.version ?? '(unknown version)'} does not check that the DTLS peer holds its certificate's key (rtc-cli's werift patch 008 is missing): something on the network path could sit in the middle of this session unnoticed (SECURITY.md)`);
   }
   return lines.join('\n');

@@ -2,7 +2,7 @@
  * send-file / recv-file: move files over one reliable, ordered data channel (docs/file-transfer-protocol.md).
  *
  * The parts, in src/rtc/transfer/:
- *   channel.ts     the data channel engine (werift) behind a small FileChannel interface
+ *   channel.ts     the transfer channel on the session's engine (src/rtc/engine: werift or node-datachannel)
  *   link.ts        one ordered queue of what arrives, liveness and progress deadlines, pings, backpressure
  *   session.ts     connect, open the channel, run one side, close in order; the result
  *   sender.ts      send-file's side of the protocol
@@ -13,7 +13,6 @@
  *   digest.ts      SHA-256 of files, prefixes and partial files
  * The wire format itself is src/rtc/file-transfer-protocol.ts.
  */
-export { HIGH_WATER, LOW_WATER } from './transfer/channel.js';
 export { prepareSources, sendFiles } from './transfer/sender.js';
 export { receiveFiles } from './transfer/receiver.js';
 export { checkOutDir } from './transfer/out-dir.js';

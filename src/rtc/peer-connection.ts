@@ -17,20 +17,9 @@ import { RtcError } from '../errors.js';
 import { formatEndpoint } from '../stun/endpoint.js';
 import { parseCandidate } from './candidate.js';
 import type { IceConfig } from './ice-config.js';
+import type { SelectedEndpoint, SelectedPair } from './engine/types.js';
 
-export interface SelectedEndpoint {
-  type: string;
-  protocol: string;
-  address: string;
-  port: number;
-}
-
-export interface SelectedPair {
-  local: SelectedEndpoint;
-  remote: SelectedEndpoint;
-  /** "relayed" when either side of the pair is a TURN relay candidate, "direct" otherwise. */
-  path: 'direct' | 'relayed';
-}
+export type { SelectedEndpoint, SelectedPair } from './engine/types.js';
 
 /**
  * Whether a candidate may be advertised under `--ice-address`: host candidates only on that address; server-reflexive,

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { collect, randomFile, removeDir, sha256File, spawnCli, tempDir, transferResult, type CliResult } from '../helpers/peer.js';
+import { collect, randomFile, removeDir, sha256File, spawnCli, tempDir, transferResult, exitOf } from '../helpers/peer.js';
 
 let dir: string;
 
@@ -16,20 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   if (dir) await removeDir(dir);
 });
-
-function exitOf(child: ReturnType<typeof spawnCli>): Promise<CliResult> {
-  return new Promise((resolve) => {
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const t = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(t);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
 
 describe('manual SDP exchange', () => {
   it('connects two processes by piping the one-line offer and answer between them', async () => {

@@ -116,8 +116,8 @@ async function main(): Promise<void> {
     signal: signal!,
     room: room!,
     timeoutMs: 30_000,
-    setup: (pc) => {
-      ch = createFileChannel(pc);
+    setupPeer: (peer) => {
+      ch = createFileChannel(peer);
     },
   });
   const channel = ch!;

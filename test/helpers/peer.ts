@@ -95,6 +95,21 @@ export async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
+/** The child's output and exit, leaving its stdin open (unlike collect(): manual mode reads the pasted line from it). */
+export function exitOf(child: ChildProcessWithoutNullStreams, timeoutMs = 90_000): Promise<CliResult> {
+  return new Promise((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(t);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
 /** The flags every test peer gets: loopback only, JSON output. */
 export function peerFlags(signal: string, room: string): string[] {
   return ['--signal', signal, '--room', room, '--ice-address', '127.0.0.1', '--json'];

@@ -54,10 +54,10 @@ function spawnImpostor(room: string, mode: Mode): ChildProcessWithoutNullStreams
  * rtc-cli recv-file in the given DTLS role against an impostor in `mode`. The first joiner waits; the second starts
  * once the first has joined. Both run to their end (the impostor is stopped once rtc-cli has exited).
  */
-async function session(role: RtcRole, mode: Mode): Promise<{ rtc: CliResult; impostor: CliResult }> {
+async function session(role: RtcRole, mode: Mode, engine: 'werift' | 'native' = 'werift'): Promise<{ rtc: CliResult; impostor: CliResult }> {
   const room = uniqueRoom('dtls');
   const startRtc = (): ChildProcessWithoutNullStreams =>
-    spawnCli(['recv-file', ...peerFlags(bed.server.signalUrl, room), '--out', bed.sub(room), '--timeout', '30']);
+    spawnCli(['recv-file', ...peerFlags(bed.server.signalUrl, room), '--out', bed.sub(room), '--timeout', '30', '--engine', engine]);
   let rtc: ChildProcessWithoutNullStreams;
   let impostor: ChildProcessWithoutNullStreams;
   if (role === 'dtls-client') {
@@ -147,4 +147,21 @@ describe('werift checks the DTLS peer\'s proofs (patch 008)', () => {
       expect(rtc.stdout).not.toMatch(/RTC_ERR_PEER_AUTH/);
     }
   }, 360_000);
+});
+
+describe('the native engine (libdatachannel) refuses the same impostor', () => {
+  // send-file/recv-file default to the native engine where it loads; its side of a code session's DTLS binding and
+  // every --room session rest on libdatachannel's DTLS (OpenSSL) checking these proofs itself (docs/peer-auth.md).
+  for (const role of ['dtls-client', 'dtls-server'] as const) {
+    it(`in the ${role === 'dtls-client' ? 'answerer' : 'offerer'} role: a handshake signed with a foreign key never connects`, async () => {
+      const { rtc } = await session(role, 'foreign-key', 'native');
+      expect(rtc.code, rtc.stderr).toBe(1);
+      const events = jsonLines(rtc.stdout);
+      // The DTLS-client case reads stdout only after "waiting-for-peer", so its engine event (printed before) is gone;
+      // the error code tells the engines apart: patched werift says RTC_ERR_PEER_AUTH, libdatachannel only "failed".
+      if (role === 'dtls-server') expect(events.find((o) => o.event === 'engine')).toMatchObject({ engine: 'native' });
+      expect((resultOf(rtc) as { error?: { code?: string } }).error?.code, rtc.stdout).toBe('RTC_ERR_ICE_FAILED');
+      expect(events.some((o) => o.event === 'connected')).toBe(false);
+    });
+  }
 });

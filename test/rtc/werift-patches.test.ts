@@ -68,6 +68,7 @@ describe('patched crc32c (werift+0.25.2+007)', () => {
 describe('the note a user sees with a werift that lacks the patches', () => {
   const result = (werift: WeriftPatchState, authenticated: boolean): TransferResult => ({
     role: 'receiver',
+    engine: 'werift',
     files: [],
     failed: [],
     bytes: 0,

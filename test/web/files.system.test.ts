@@ -114,11 +114,13 @@ describe('the page and the CLI in a room', () => {
     expect(await page.textContent('#files-room-state')).toContain('waiting for a peer');
     const out = join(ns.dir, 'up');
     mkdirSync(out);
-    const recv = await collect(cli(['recv-file', '--room', room, '--out', out]), { timeoutMs: 180_000 });
+    // The room tests run the CLI on the native engine (node-datachannel), the code tests on werift: both against Chromium.
+    const recv = await collect(cli(['recv-file', '--room', room, '--out', out, '--engine', 'native']), { timeoutMs: 180_000 });
     expect(recv.code, recv.stderr).toBe(0);
     expect(await sha256File(join(out, 'big.bin'))).toBe(big.sha256);
-    const res = resultOf(recv) as { files: { sha256: string; size: number }[]; mbps: number; path: string };
+    const res = resultOf(recv) as { files: { sha256: string; size: number }[]; mbps: number; path: string; engine: string };
     expect(res.files).toMatchObject([{ sha256: big.sha256, size: BIG }]);
+    expect(res.engine).toBe('native');
     expect(res.path).toBe('direct');
     const t = await finalTransfer(page, 'send');
     expect(t).toMatchObject({ status: 'done', bytes: BIG, sha256: big.sha256 });
@@ -128,7 +130,7 @@ describe('the page and the CLI in a room', () => {
 
   it('`send-file --room` → page: 50 MiB downloaded byte-exact (the page offers, with its media sections)', async () => {
     const room = `files-down-${Date.now()}`;
-    const send = cli(['send-file', '--room', room, big.path]);
+    const send = cli(['send-file', '--room', room, '--engine', 'native', big.path]);
     const sent = collect(send, { timeoutMs: 180_000 });
     await waitForJsonLine(send, (o) => o.event === 'waiting-for-peer', 30_000);
     const page = await open(`?room=${room}&autostart=1&video=0&audio=0`);
@@ -141,6 +143,7 @@ describe('the page and the CLI in a room', () => {
     expect(s.code, s.stderr).toBe(0);
     const t = await finalTransfer(page, 'recv');
     expect(t).toMatchObject({ status: 'done', bytes: BIG, sha256: big.sha256, name: 'big.bin' });
+    expect((resultOf(s) as { engine: string }).engine).toBe('native');
     console.log(`send-file → page: ${(resultOf(s) as { mbps: number }).mbps} Mbit/s`);
     await closePage(page);
   }, 240_000);
@@ -163,11 +166,12 @@ describe('short codes (docs/peer-auth.md) between the page and the CLI', () => {
     expect(await page.textContent('#files-code-hint')).toContain(`rtc-cli recv-file ${code}`);
     const out = join(ns.dir, 'code-up');
     mkdirSync(out);
-    const recv = await collect(cli(['recv-file', code, '--out', out]), { timeoutMs: 180_000 });
+    const recv = await collect(cli(['recv-file', code, '--out', out, '--engine', 'werift']), { timeoutMs: 180_000 });
     expect(recv.code, recv.stderr).toBe(0);
     expect(await sha256File(join(out, 'big.bin'))).toBe(big.sha256);
-    const res = resultOf(recv) as { authenticated: boolean; files: { sha256: string }[] };
+    const res = resultOf(recv) as { authenticated: boolean; files: { sha256: string }[]; engine: string };
     expect(res.authenticated).toBe(true);
+    expect(res.engine).toBe('werift');
     expect(res.files).toMatchObject([{ sha256: big.sha256 }]);
     await page.waitForFunction(() => /^sent: 1 file\(s\) verified$/.test(document.getElementById('code-status')!.textContent ?? ''), undefined, { timeout: 30_000 });
     expect((await finalTransfer(page, 'send')).status).toBe('done');
@@ -175,7 +179,7 @@ describe('short codes (docs/peer-auth.md) between the page and the CLI', () => {
   }, 240_000);
 
   it('`send-file` prints a code; the page types it and downloads 50 MiB byte-exact', async () => {
-    const send = cli(['send-file', big.path]);
+    const send = cli(['send-file', '--engine', 'werift', big.path]);
     const sent = collect(send, { timeoutMs: 180_000 });
     const { code } = await waitForJsonLine<{ event: string; code: string }>(send, (o) => o.event === 'code', 30_000);
     const page = await open();
@@ -187,7 +191,7 @@ describe('short codes (docs/peer-auth.md) between the page and the CLI', () => {
     expect(await sha256File(saved)).toBe(big.sha256);
     const s = await sent;
     expect(s.code, s.stderr).toBe(0);
-    expect((resultOf(s) as { authenticated: boolean }).authenticated).toBe(true);
+    expect(resultOf(s) as { authenticated: boolean; engine: string }).toMatchObject({ authenticated: true, engine: 'werift' });
     await page.waitForFunction(() => /^received: 1 file\(s\) verified$/.test(document.getElementById('code-status')!.textContent ?? ''), undefined, { timeout: 30_000 });
     await closePage(page);
   }, 240_000);

@@ -13,22 +13,12 @@
  */
 import type { RTCPeerConnection } from 'werift';
 import type { SignalPipe } from '../session/signal-pipe.js';
+import type { EnginePeer } from '../engine/types.js';
 import { authError } from './codecs.js';
-import { toB64, type DtlsBinding } from './messages.js';
+import { dtlsExporters } from '../engine/werift.js';
+import type { DtlsBinding } from './messages.js';
 
-/** RFC 5705 §4: labels beginning with "EXPERIMENTAL" are for private use. */
-export const EXPORTER_LABEL = 'EXPERIMENTAL-rtc-cli-dtls-binding-v1';
-export const EXPORTER_LENGTH = 32;
-
-/** The exporter value of every connected DTLS transport of `pc`, in transport order (one with BUNDLE). */
-export function dtlsExporters(pc: RTCPeerConnection): string[] {
-  const out: string[] = [];
-  for (const t of pc.dtlsTransports) {
-    if (!t.dtls) continue;
-    out.push(toB64(t.dtls.exportKeyingMaterial(EXPORTER_LABEL, EXPORTER_LENGTH)));
-  }
-  return out;
-}
+export { dtlsExporters, EXPORTER_LABEL, EXPORTER_LENGTH } from '../engine/werift.js';
 
 /** Constant-time comparison of two lists of equal-length strings. */
 function sameList(a: string[], b: string[]): boolean {
@@ -43,13 +33,17 @@ function sameList(a: string[], b: string[]): boolean {
   return diff === 0;
 }
 
-/** Send ours, wait for theirs, compare. Throws RTC_ERR_PEER_AUTH when the DTLS sessions differ. */
-export async function verifyDtlsBinding(pipe: SignalPipe, pc: RTCPeerConnection): Promise<void> {
-  const mine = dtlsExporters(pc);
-  if (mine.length === 0) throw authError('no DTLS session to bind to the code');
+/**
+ * Send ours, wait for theirs, compare. Throws RTC_ERR_PEER_AUTH when the DTLS sessions differ. An engine that cannot
+ * read its exporter (node-datachannel) sends null, like a browser: its own DTLS stack verified the handshake
+ * signatures against the authenticated fingerprint before the connection came up, and only then is this sent.
+ */
+export async function verifyDtlsBinding(pipe: SignalPipe, source: RTCPeerConnection | EnginePeer): Promise<void> {
+  const mine = 'engine' in source ? source.dtlsExporters() : dtlsExporters(source);
+  if (mine?.length === 0) throw authError('no DTLS session to bind to the code');
   pipe.send({ kind: 'dtls-binding', exporters: mine } satisfies DtlsBinding);
   const theirs = await pipe.next<DtlsBinding>(['dtls-binding']);
-  if (theirs.msg.exporters === null) return;
+  if (theirs.msg.exporters === null || mine === null) return;
   if (!sameList(mine, theirs.msg.exporters)) {
     throw authError(
       'the DTLS session is not the one the peer sees: something on the network path sits in the middle of the connection',

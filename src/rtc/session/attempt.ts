@@ -8,7 +8,8 @@
 import type { RTCPeerConnection } from 'werift';
 import { interruptError, RtcError, toRtcError } from '../../errors.js';
 import { deferred } from '../deferred.js';
-import { describeSelectedPair } from '../peer-connection.js';
+import { weriftEngine } from '../engine/load.js';
+import type { EnginePeer } from '../engine/types.js';
 import { waitConnected, watchConnection } from './connection.js';
 import type { PeerEvent, PeerRole, PeerSession, PeerSessionOptions, PeerSignal, PeerSignaling } from './types.js';
 
@@ -16,7 +17,7 @@ import type { PeerEvent, PeerRole, PeerSession, PeerSessionOptions, PeerSignal, 
 export type AttemptPhase = 'waiting' | 'authenticating' | 'connecting';
 
 /** Extra checks once the connection is up (code mode: the DTLS channel binding, docs/peer-auth.md). */
-export type ConnectedCheck = (pc: RTCPeerConnection) => Promise<void>;
+export type ConnectedCheck = (peer: EnginePeer) => Promise<void>;
 
 export class SessionAttempt {
   readonly ac = new AbortController();
@@ -28,7 +29,7 @@ export class SessionAttempt {
   private phase: AttemptPhase = 'waiting';
   private closed = false;
   private reason: string | undefined;
-  pc: RTCPeerConnection | undefined;
+  peer: EnginePeer | undefined;
   signaling: PeerSignaling | undefined;
   remoteId: string | undefined;
   /** When negotiation started (offer created or received): setupMs counts from here. */
@@ -120,9 +121,9 @@ export class SessionAttempt {
     if (this.timer) clearTimeout(this.timer);
     this.opts.abort?.removeEventListener('abort', this.onAbort);
     this.sayBye();
-    await closeChannels(this.pc);
     try {
-      await this.pc?.close();
+      // Closes the data channels first: the remote sees the stream reset at once (engine/types.ts).
+      await this.peer?.close();
     } catch {
       /* already closed */
     }
@@ -133,6 +134,18 @@ export class SessionAttempt {
     }
     // A signaling connect still in flight (the attempt timed out first) gives up instead of lingering.
     this.ac.abort();
+  }
+
+  /**
+   * The peer connection on the session's engine, with the caller's channels/tracks added (`setup` for werift's
+   * RTCPeerConnection, `setupPeer` for any engine). `trickle`: room negotiation (engine/types.ts EnginePeerOptions).
+   */
+  async createPeer(role: PeerRole, trickle: boolean): Promise<EnginePeer> {
+    const engine = this.opts.engine ?? weriftEngine;
+    const peer = (this.peer = await this.race(engine.create(this.opts.ice, { trickle, werift: this.opts.peerConfig })));
+    if (this.opts.setup) await this.race(this.opts.setup(weriftPc(peer), role));
+    await this.race(this.opts.setupPeer?.(peer, role));
+    return peer;
   }
 
   /** Set by room negotiation: how to send a `bye` (sealed in code mode). */
@@ -154,19 +167,23 @@ export class SessionAttempt {
    * the remote going away.
    */
   async connected(role: PeerRole, check?: ConnectedCheck): Promise<PeerSession> {
-    const pc = this.pc!;
-    await waitConnected(pc, this.failure);
+    const peer = this.peer!;
+    await waitConnected(peer, this.failure);
     const setupMs = Date.now() - this.setupStart;
-    if (check) await this.race(check(pc));
+    if (check) await this.race(check(peer));
     if (this.timer) clearTimeout(this.timer);
-    const selectedPair = describeSelectedPair(pc);
-    if (!selectedPair) throw new RtcError('RTC_ERR_INTERNAL', 'connected but werift reports no selected candidate pair');
+    const selectedPair = peer.selectedPair();
+    if (!selectedPair) throw new RtcError('RTC_ERR_INTERNAL', `connected but ${peer.engine} reports no selected candidate pair`);
     const authenticated = this.authenticated;
     this.emit({ type: 'connected', path: selectedPair.path, selectedPair, setupMs, authenticated });
-    watchConnection(pc, this.opts.disconnectGraceMs ?? 8000, (r) => this.markLeft(r), () => this.closed);
+    watchConnection(peer, this.opts.disconnectGraceMs ?? 8000, (r) => this.markLeft(r), () => this.closed);
     const leftReason = (): string | undefined => this.reason;
     return {
-      pc,
+      peer,
+      engine: peer.engine,
+      get pc() {
+        return weriftPc(peer);
+      },
       role,
       remoteId: this.remoteId,
       selectedPair,
@@ -182,18 +199,9 @@ export class SessionAttempt {
   }
 }
 
-/**
- * werift's pc.close() tells the remote nothing (it then waits ~30 s for ICE consent to expire, RFC 7675 §5.1), but
- * closing a data channel resets its SCTP stream (RFC 8831 §6.7), which the remote sees at once.
- */
-async function closeChannels(pc: RTCPeerConnection | undefined): Promise<void> {
-  const channels = Object.values(pc?.sctpTransport?.dataChannels ?? {});
-  for (const dc of channels) {
-    try {
-      if (dc.readyState === 'open') dc.close();
-    } catch {
-      /* already closing */
-    }
-  }
-  if (channels.length) await new Promise((r) => setTimeout(r, 100));
+/** The werift RTCPeerConnection under `peer` (media needs it); another engine has none. */
+function weriftPc(peer: EnginePeer): RTCPeerConnection {
+  const pc = (peer as { pc?: RTCPeerConnection }).pc;
+  if (!pc) throw new RtcError('RTC_ERR_INTERNAL', `the ${peer.engine} engine has no werift RTCPeerConnection (media needs --engine werift)`);
+  return pc;
 }

@@ -5,19 +5,17 @@
  *   join (plain room, or the nameplate room of a code) → [code exchange → sealed from here] → pc + setup
  *     → offer/answer → connected [→ DTLS binding check in code mode]
  */
-import type { RTCPeerConnection } from 'werift';
 import { RtcError } from '../../errors.js';
-import { createPeerConnection } from '../peer-connection.js';
 import { exchangeCodec, sealedCodec, stoppedByPeer } from '../auth/codecs.js';
 import { creatorExchange, joinerExchange } from '../auth/handshake.js';
 import { verifyDtlsBinding } from '../auth/binding.js';
 import type { AuthFail } from '../auth/messages.js';
 import type { ConnectedCheck, SessionAttempt } from './attempt.js';
-import { applyRemote } from './connection.js';
 import { meet, type Meeting } from './meeting.js';
 import { defaultSignaling } from './signaling.js';
 import { plainCodec, SignalPipe, type Relayed } from './signal-pipe.js';
 import { describeLocal, Trickle } from './trickle.js';
+import type { EnginePeer } from '../engine/types.js';
 import type { PeerSession, PeerSignal, PeerSignaling } from './types.js';
 
 export async function negotiateRoom(a: SessionAttempt): Promise<PeerSession> {
@@ -47,12 +45,11 @@ export async function negotiateRoom(a: SessionAttempt): Promise<PeerSession> {
 
 /** Peer connection, offer/answer with trickle, connected (and the code mode's check once DTLS is up). */
 async function negotiate(a: SessionAttempt, pipe: SignalPipe, meeting: Meeting, check?: ConnectedCheck): Promise<PeerSession> {
-  const pc = (a.pc = await createPeerConnection(a.opts.ice, a.opts.peerConfig));
-  await a.race(a.opts.setup?.(pc, meeting.role));
-  const trickle = new Trickle(pc, a.opts.ice.iceAddress);
+  const peer = await a.createPeer(meeting.role, true);
+  const trickle = new Trickle(peer, a.opts.ice.iceAddress);
   pipe.route(['candidate', 'bye'], (m) => route(a, pipe, trickle, m));
-  if (meeting.role === 'offerer') await offer(a, pipe, pc, trickle);
-  else await answer(a, pipe, pc, trickle);
+  if (meeting.role === 'offerer') await offer(a, pipe, peer, trickle);
+  else await answer(a, pipe, peer, trickle);
   return a.connected(meeting.role, check);
 }
 
@@ -111,30 +108,30 @@ function route(a: SessionAttempt, pipe: SignalPipe, trickle: Trickle, m: Relayed
   else if (s.kind === 'bye' && pipe.remoteId !== undefined) a.markLeft('the peer hung up');
 }
 
-function sendDescription(a: SessionAttempt, pipe: SignalPipe, kind: 'offer' | 'answer', pc: RTCPeerConnection, trickle: Trickle): void {
-  const { sdp, inSdp } = describeLocal(pc, a.opts.ice.iceAddress);
+function sendDescription(a: SessionAttempt, pipe: SignalPipe, kind: 'offer' | 'answer', peer: EnginePeer, trickle: Trickle): void {
+  const { sdp, inSdp } = describeLocal(peer, a.opts.ice.iceAddress);
   pipe.send({ kind, sdp } satisfies PeerSignal);
   trickle.localReady((c) => pipe.send(c), inSdp);
 }
 
-async function offer(a: SessionAttempt, pipe: SignalPipe, pc: RTCPeerConnection, trickle: Trickle): Promise<void> {
+async function offer(a: SessionAttempt, pipe: SignalPipe, peer: EnginePeer, trickle: Trickle): Promise<void> {
   a.emit({ type: 'connecting', role: 'offerer', peerId: pipe.remoteId });
   a.setupStart = Date.now();
-  await a.race(pc.setLocalDescription(await a.race(pc.createOffer())));
-  sendDescription(a, pipe, 'offer', pc, trickle);
+  await a.race(peer.createOffer());
+  sendDescription(a, pipe, 'offer', peer, trickle);
   const answer = await a.race(pipe.next<Extract<PeerSignal, { kind: 'answer' }>>(['answer']));
-  await a.race(applyRemote(pc, 'answer', answer.msg.sdp));
+  await a.race(peer.applyRemote('answer', answer.msg.sdp));
   await a.race(trickle.remoteReady());
 }
 
-async function answer(a: SessionAttempt, pipe: SignalPipe, pc: RTCPeerConnection, trickle: Trickle): Promise<void> {
+async function answer(a: SessionAttempt, pipe: SignalPipe, peer: EnginePeer, trickle: Trickle): Promise<void> {
   const offerMsg = await a.race(pipe.next<Extract<PeerSignal, { kind: 'offer' }>>(['offer']));
   lock(a, pipe, offerMsg.from);
   a.peerSeen();
   a.emit({ type: 'connecting', role: 'answerer', peerId: offerMsg.from });
   a.setupStart = Date.now();
-  await a.race(applyRemote(pc, 'offer', offerMsg.msg.sdp));
+  await a.race(peer.applyRemote('offer', offerMsg.msg.sdp));
   await a.race(trickle.remoteReady());
-  await a.race(pc.setLocalDescription(await a.race(pc.createAnswer())));
-  sendDescription(a, pipe, 'answer', pc, trickle);
+  await a.race(peer.createAnswer());
+  sendDescription(a, pipe, 'answer', peer, trickle);
 }

@@ -1,21 +1,20 @@
 /**
- * Trickle ICE (RFC 8838) for room negotiation. werift emits candidates before setLocalDescription() resolves, so
+ * Trickle ICE (RFC 8838) for room negotiation, on either engine. werift emits candidates before setLocalDescription() resolves, so
  * local candidates are queued until our SDP is sent, and remote candidates are queued until the remote description
  * is set (RFC 8838 §4: a candidate can only be applied to a known m-section). Candidates already inside the SDP we
  * sent are not sent again.
  */
-import type { RTCPeerConnection } from 'werift';
 import { candidateKey, formatCandidateCore, sdpCandidates } from '../candidate.js';
+import type { EnginePeer } from '../engine/types.js';
 import { candidateAllowed, filterSdpCandidates } from '../peer-connection.js';
-import { bundleRemoteCandidate } from '../sdp-bundle.js';
 import type { PeerSignal } from './types.js';
 
 export type CandidateSignal = Extract<PeerSignal, { kind: 'candidate' }>;
 type RemoteCandidate = Pick<CandidateSignal, 'candidate' | 'sdpMid' | 'sdpMLineIndex'>;
 
 /** The local SDP as it is sent (candidates outside --ice-address removed) and the keys of the candidates inside. */
-export function describeLocal(pc: RTCPeerConnection, iceAddress: string | undefined): { sdp: string; inSdp: Set<string> } {
-  const sdp = filterSdpCandidates(pc.localDescription!.sdp, iceAddress);
+export function describeLocal(peer: EnginePeer, iceAddress: string | undefined): { sdp: string; inSdp: Set<string> } {
+  const sdp = filterSdpCandidates(peer.localSdp(), iceAddress);
   return { sdp, inSdp: new Set(sdpCandidates(sdp).map(formatCandidateCore)) };
 }
 
@@ -27,13 +26,12 @@ export class Trickle {
   private remoteSet = false;
 
   constructor(
-    private readonly pc: RTCPeerConnection,
+    private readonly peer: EnginePeer,
     private readonly iceAddress: string | undefined,
   ) {
-    pc.onIceCandidate.subscribe((c) => {
-      // undefined = end of gathering; nothing to send (peers treat a missing end-of-candidates as "maybe more").
-      if (!c || !c.candidate || !candidateAllowed(c.candidate, iceAddress)) return;
-      const msg: CandidateSignal = { kind: 'candidate', candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null };
+    peer.onLocalCandidate((c) => {
+      if (!candidateAllowed(c.candidate, iceAddress)) return;
+      const msg: CandidateSignal = { kind: 'candidate', ...c };
       if (!this.send) this.localQueue.push(msg);
       else if (!this.inSdp.has(candidateKey(c.candidate))) this.send(msg);
     });
@@ -59,10 +57,8 @@ export class Trickle {
 
   private async apply(c: RemoteCandidate): Promise<void> {
     if (!c.candidate) return; // end-of-candidates from a browser
-    const r = bundleRemoteCandidate(this.pc, c); // to the BUNDLE tag's transport, or dropped (RFC 8843 §10)
-    if (!r) return;
     try {
-      await this.pc.addIceCandidate({ candidate: r.candidate, sdpMid: r.sdpMid ?? undefined, sdpMLineIndex: r.sdpMLineIndex ?? undefined });
+      await this.peer.addRemoteCandidate({ candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null });
     } catch {
       // A candidate we cannot use (unknown mid, a protocol werift lacks) is not fatal: ICE uses the others.
     }

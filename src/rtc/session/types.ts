@@ -6,6 +6,8 @@ import type { RTCPeerConnection, RTCPeerConnectionConfig } from 'werift';
 import type { IceConfig } from '../ice-config.js';
 import type { JoinResult, RelayedMessage } from '../../signaling/types.js';
 import type { SelectedPair } from '../peer-connection.js';
+import type { EngineName, EnginePeer } from '../engine/types.js';
+import type { PeerEngine } from '../engine/load.js';
 import type { ManualKind } from '../manual-signal.js';
 
 export type PeerRole = 'offerer' | 'answerer';
@@ -26,7 +28,9 @@ export type PeerEvent =
   | { type: 'manual-answer'; line: string }
   | { type: 'manual-waiting'; expect: ManualKind }
   | { type: 'connected'; path: 'direct' | 'relayed'; selectedPair: SelectedPair; setupMs: number; authenticated: boolean }
-  | { type: 'peer-left'; reason: string };
+  | { type: 'peer-left'; reason: string }
+  /** Data-only sessions: the engine chosen (`--engine`); `fallback` says why `auto` could not use the native one. */
+  | { type: 'engine'; engine: EngineName; fallback?: string };
 
 /** Relayed payloads (docs/peer-signaling.md). Unknown kinds are ignored so both sides can add kinds later. */
 export type PeerSignal =
@@ -81,11 +85,18 @@ export interface PeerSessionOptions {
    */
   peerWaitMs?: number;
   abort?: AbortSignal;
-  /** Add tracks/transceivers/data channels before negotiation; role tells which side we are. */
+  /**
+   * The WebRTC stack (src/rtc/engine): werift by default. Media sessions (record, publish) stay on werift; the
+   * data-only commands may run on node-datachannel (`--engine`).
+   */
+  engine?: PeerEngine;
+  /** werift engine only: add tracks/transceivers/data channels to the RTCPeerConnection before negotiation. */
   setup?: (pc: RTCPeerConnection, role: PeerRole) => void | Promise<void>;
+  /** Any engine: create data channels before negotiation (after `setup`); role tells which side we are. */
+  setupPeer?: (peer: EnginePeer, role: PeerRole) => void | Promise<void>;
   manual?: ManualOptions;
   onEvent?: (e: PeerEvent) => void;
-  /** Extra werift options (e.g. sctp settings). The ICE-related ones come from `ice`. */
+  /** Extra werift options (e.g. sctp settings; werift engine only). The ICE-related ones come from `ice`. */
   peerConfig?: Partial<RTCPeerConnectionConfig>;
   /** Test seam / alternative transports: build the signaling connection. Default: src/signaling/client.ts. */
   connectSignaling?: (url: string, token: string | undefined, abort: AbortSignal) => Promise<PeerSignaling>;
@@ -97,7 +108,11 @@ export interface PeerSessionOptions {
 }
 
 export interface PeerSession {
-  pc: RTCPeerConnection;
+  /** The connection, whatever the engine. */
+  peer: EnginePeer;
+  engine: EngineName;
+  /** werift engine only (media): its RTCPeerConnection. Throws RTC_ERR_INTERNAL on another engine. */
+  readonly pc: RTCPeerConnection;
   role: PeerRole;
   remoteId?: string;
   selectedPair: SelectedPair;

@@ -1,67 +1,24 @@
 /**
- * The only part of the file transfer that touches the data channel engine (werift today). Everything above it sees a
- * `FileChannel`: send text or bytes, read messages and state changes, and watch the send buffer. Putting another engine
- * (e.g. node-datachannel) behind the transfer means writing one more `FileChannel` adapter here.
+ * The only part of the file transfer that touches the data channel engine. Everything above it sees a `FileChannel`
+ * (src/rtc/engine/types.ts): send text or bytes, read messages and state changes, and watch the send buffer. The
+ * engines (werift, node-datachannel) implement it in src/rtc/engine/.
  *
  * Channel parameters (docs/file-transfer-protocol.md §Channel): a negotiated channel (RFC 8832 DCEP is not used, so it
  * does not matter who offers), reliable and ordered (RFC 8831 §6.6), which is why file bytes need no framing.
  */
-import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { RtcError } from '../../errors.js';
 import { deferred } from '../deferred.js';
+import type { EnginePeer, FileChannel } from '../engine/types.js';
 import { FILE_CHANNEL_ID, FILE_CHANNEL_LABEL } from '../file-transfer-protocol.js';
 
-/** Keep bufferedAmount under this: werift slows down above ~512 KiB and starves its event loop at a few MiB. */
-export const HIGH_WATER = 512 * 1024;
-/** Resume sending when bufferedAmount drops below this. */
-export const LOW_WATER = 256 * 1024;
+export type { ChannelState, FileChannel } from '../engine/types.js';
+
 /** How long to wait for the data channel to open once the peer connection is up. */
 const CHANNEL_OPEN_TIMEOUT_MS = 15_000;
 
-export type ChannelState = 'connecting' | 'open' | 'closing' | 'closed';
-
-/** What the transfer needs from a data channel. */
-export interface FileChannel {
-  readonly readyState: ChannelState;
-  /** Bytes queued for sending and not yet handed to the network. */
-  readonly bufferedAmount: number;
-  send(data: string | Buffer): void;
-  onMessage(fn: (m: string | Buffer) => void): void;
-  onState(fn: (s: ChannelState) => void): () => void;
-  /** Call `fn` when bufferedAmount falls under LOW_WATER. Returns the unsubscribe function. */
-  onBufferedLow(fn: () => void): () => void;
-}
-
-class WeriftFileChannel implements FileChannel {
-  constructor(private readonly dc: RTCDataChannel) {
-    dc.bufferedAmountLowThreshold = LOW_WATER;
-  }
-  get readyState(): ChannelState {
-    return this.dc.readyState;
-  }
-  get bufferedAmount(): number {
-    return this.dc.bufferedAmount;
-  }
-  send(data: string | Buffer): void {
-    this.dc.send(data);
-  }
-  onMessage(fn: (m: string | Buffer) => void): void {
-    this.dc.onMessage.subscribe(fn);
-  }
-  onState(fn: (s: ChannelState) => void): () => void {
-    const sub = this.dc.stateChanged.subscribe(fn);
-    return () => sub.unSubscribe();
-  }
-  onBufferedLow(fn: () => void): () => void {
-    // werift has no onbufferedamountlow property: its Event is the way in.
-    const sub = this.dc.bufferedAmountLow.subscribe(fn);
-    return () => sub.unSubscribe();
-  }
-}
-
-/** Create the transfer channel on a werift peer connection (before negotiation, on both sides). */
-export function createFileChannel(pc: RTCPeerConnection): FileChannel {
-  return new WeriftFileChannel(pc.createDataChannel(FILE_CHANNEL_LABEL, { negotiated: true, id: FILE_CHANNEL_ID, ordered: true }));
+/** Create the transfer channel (before negotiation, on both sides). */
+export function createFileChannel(peer: EnginePeer): FileChannel {
+  return peer.createChannel(FILE_CHANNEL_LABEL, FILE_CHANNEL_ID);
 }
 
 /** Wait (bounded) until the channel is open, or `failure` rejects. */

@@ -7,7 +7,7 @@ import { ERROR_CODES, interruptError, RtcError, toRtcError, type RtcErrorCode } 
 import { deferred } from '../deferred.js';
 import { decodeControl, encodeControl, type ControlMessage, type Work } from '../file-transfer-protocol.js';
 import type { PeerSession } from '../peer.js';
-import { HIGH_WATER, LOW_WATER, type FileChannel } from './channel.js';
+import type { FileChannel } from './channel.js';
 import { printable } from './names.js';
 
 /** How long a signaling peer-left waits for a reason still in flight on the data channel. */
@@ -114,7 +114,7 @@ export class Link {
       this.stalled(limit);
       return;
     }
-    if (now - this.lastTx >= PING_INTERVAL_MS && this.channel.readyState === 'open' && this.channel.bufferedAmount < LOW_WATER) {
+    if (now - this.lastTx >= PING_INTERVAL_MS && this.channel.readyState === 'open' && this.channel.bufferedAmount < this.channel.lowWater) {
       this.sendControl({ t: 'ping' });
     }
   }
@@ -189,19 +189,19 @@ export class Link {
     this.channel.send(buf);
   }
 
-  /** Whether `len` more bytes fit under HIGH_WATER right now. */
+  /** Whether `len` more bytes fit under the engine's high-water mark right now. */
   hasRoom(len: number): boolean {
-    return this.channel.bufferedAmount + len <= HIGH_WATER;
+    return this.channel.bufferedAmount + len <= this.channel.highWater;
   }
 
-  /** Wait until bufferedAmount leaves room for `len` more bytes under HIGH_WATER. */
+  /** Wait until bufferedAmount leaves room for `len` more bytes under the high-water mark. */
   async room(len: number): Promise<void> {
     while (!this.hasRoom(len)) {
       const d = deferred<void>();
       const unsubscribe = this.channel.onBufferedLow(() => d.resolve());
       // Belt and braces: if the low event fired between our check and the subscription, a short poll catches it.
       const poll = setInterval(() => {
-        if (this.channel.bufferedAmount <= LOW_WATER) d.resolve();
+        if (this.channel.bufferedAmount <= this.channel.lowWater) d.resolve();
       }, 50);
       try {
         await Promise.race([d.promise, this.failure]);

@@ -3,6 +3,7 @@
  * protocol over the link, and always close in the right order. Plus the result both sides report.
  */
 import { RtcError } from '../../errors.js';
+import { loadEngine } from '../engine/load.js';
 import { connectPeer, type PeerSession } from '../peer.js';
 import { weriftPatchState } from '../werift-patches.js';
 import { channelOpen, createFileChannel, type FileChannel } from './channel.js';
@@ -13,10 +14,13 @@ const DEFAULT_IDLE_TIMEOUT_MS = 15_000;
 
 export async function withSession<T>(opts: SessionOptions, run: (session: PeerSession, link: Link) => Promise<T>): Promise<T> {
   let channel: FileChannel | undefined;
+  const { engine, fallback } = await loadEngine(opts.engine ?? 'auto', opts.ice);
+  opts.onEvent?.({ type: 'engine', engine: engine.name, fallback });
   const session = await connectPeer({
     ...opts,
-    setup: (pc) => {
-      channel = createFileChannel(pc);
+    engine,
+    setupPeer: (peer) => {
+      channel = createFileChannel(peer);
     },
   });
   const link = new Link(channel!, session, { idleTimeoutMs: idleTimeout(opts), abort: opts.abort });
@@ -46,6 +50,9 @@ export function summarize(
 ): TransferResult {
   const seconds = Math.max((ended - started) / 1000, 0.001);
   const bytes = files.reduce((a, f) => a + f.transferred, 0);
+  // The pair that carried the data, read now: libjuice's controlled agent may still have been on its first succeeded
+  // pair when the connection came up, before the controlling agent's nomination reached it (RFC 8445 §8.1.1).
+  const pair = session.peer.selectedPair() ?? session.selectedPair;
   return {
     role,
     files,
@@ -53,8 +60,9 @@ export function summarize(
     bytes,
     seconds: Math.round(seconds * 1000) / 1000,
     mbps: Math.round(((bytes * 8) / 1e6 / seconds) * 100) / 100,
-    path: session.path,
-    selectedPair: session.selectedPair,
+    path: pair.path,
+    engine: session.engine,
+    selectedPair: pair,
     setupMs: session.setupMs,
     werift: weriftPatchState(),
     authenticated: session.authenticated,

@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { RtcErrorCode } from '../../errors.js';
 import type { PeerEvent, PeerSessionOptions, SelectedPair } from '../peer.js';
 import type { WeriftPatchState } from '../werift-patches.js';
+import type { EngineChoice, EngineName } from '../engine/types.js';
 
 export interface TransferProgress {
   direction: 'send' | 'recv';
@@ -56,6 +57,8 @@ export interface TransferResult {
   path: 'direct' | 'relayed';
   selectedPair: SelectedPair;
   setupMs: number;
+  /** The data-channel engine this side ran on (`--engine`; src/rtc/engine). */
+  engine: EngineName;
   /** The werift this run used and whether rtc-cli's performance patches are applied to it (patches/README.md). */
   werift: WeriftPatchState;
   /** True when the peer proved it knows the code (docs/peer-auth.md); false for --room and --manual sessions. */
@@ -63,8 +66,10 @@ export interface TransferResult {
 }
 
 /** The peer session's options, passed through to connectPeer untouched, plus what the transfer adds. */
-export interface SessionOptions extends Omit<PeerSessionOptions, 'setup' | 'onEvent'> {
+export interface SessionOptions extends Omit<PeerSessionOptions, 'setup' | 'setupPeer' | 'onEvent' | 'engine'> {
   onEvent?: (e: PeerEvent) => void;
+  /** The data-channel engine (src/rtc/engine/load.ts): `auto` (the default) runs native when it loads, else werift. */
+  engine?: EngineChoice;
   onProgress?: (p: TransferProgress) => void;
   /**
    * Both sides give up when nothing arrives from the peer for this long; the receiver also when the sender makes no
