@@ -1,8 +1,15 @@
 import { defineConfig } from 'vitest/config';
 
+// Two tiers (README "Development"):
+//   unit    `npm test`: everything but *.system.test.ts. Node 20 + `npm ci` only, any user: real ws clients on port 0,
+//           real rtc-cli processes and werift peers on 127.0.0.1.
+//   system  `npm run test:system`: *.system.test.ts. coturn, netns/nftables NATs, Chromium, ffprobe/mkvinfo,
+//           redis-server, aiortc/webrtcbin, the npm registry, root. A missing prerequisite fails the test with the
+//           package to install (test/helpers/prereq.ts); nothing skips.
+const SYSTEM = 'test/**/*.system.test.ts';
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Tests spawn real processes (werift peers, coturn, Chromium) on a 2-core machine: keep file parallelism low so
@@ -11,5 +18,9 @@ export default defineConfig({
     maxWorkers: 2,
     reporters: ['default'],
     globalSetup: ['test/setup/build.ts'],
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [SYSTEM] } },
+      { extends: true, test: { name: 'system', include: [SYSTEM] } },
+    ],
   },
 });

@@ -33,7 +33,7 @@ const MANUAL_ROLE: Flag<PeerRole> = {
   group: PEER_GROUP,
 };
 
-/** The flags only peer commands take (peer-only: no other command has them; test/cli/program.test.ts checks). */
+/** The flags only peer commands take (peer-only: no other command has them; test/cli.test.ts checks). */
 export const PEER_ONLY_FLAGS: FlagTable<Omit<PeerFlagValues, keyof IceOptionValues>> = {
   signal: {
     flags: '--signal <url>',

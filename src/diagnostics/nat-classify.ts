@@ -1,7 +1,7 @@
 /**
  * The decisions of nat-probe, as pure functions of what the server answered (no sockets, no clock): which answers are
  * impossible, what the mapping (RFC 5780 §4.3) and filtering (§4.4) tests mean, the classic RFC 3489 label and the
- * advice for WebRTC. Unit-tested in test/diagnostics/nat-probe-units.test.ts.
+ * advice for WebRTC. Unit-tested in test/diagnostics/nat-probe.test.ts.
  */
 import { isIP } from 'node:net';
 import { formatEndpoint, normalizeAddress, sameEndpoint, type Endpoint } from '../stun/endpoint.js';

@@ -1,7 +1,7 @@
 /**
  * What the RFC 5780 tests need from the network, as an interface: open a fresh socket (a fresh NAT mapping), run a
  * Binding transaction, send a datagram, listen for datagrams. nat-probe's logic runs over this, so unit tests drive
- * it with fake sockets (test/diagnostics/nat-probe-units.test.ts) and the netns lab drives the real one end to end.
+ * it with fake sockets (test/diagnostics/nat-probe.test.ts) and the netns lab drives the real one end to end.
  */
 import dgram from 'node:dgram';
 import { normalizeAddress, type Endpoint } from '../stun/endpoint.js';

@@ -152,7 +152,7 @@ function outranks(agent: IceAgentInternals, pair: IcePairInternals): boolean {
  * (compareRank: priority, then a tie-break both agents compute alike) replaces it through werift's renomination path
  * (resetNominatedPair, then checkComplete selects it and restarts consent freshness, RFC 7675). Both agents end up
  * with the same nominated pairs, so they converge on the same one. Installed once on werift's ICE agent class;
- * test/peer/selected-pair.test.ts fails if it stops working.
+ * test/rtc/peer-connection.system.test.ts fails if it stops working.
  */
 export function preferHighestNominatedPair(Connection: { prototype: object }): void {
   const proto = Connection.prototype as IceAgentInternals & { [HIGHEST_NOMINATED]?: true };

@@ -1,6 +1,6 @@
 /**
  * What the embedded STUN server answers, as a pure function of (datagram, source, receiving socket): no sockets here,
- * so every rule can be tested and fuzzed without the network (test/diagnostics/stun-fuzz.test.ts).
+ * so every rule can be tested and fuzzed without the network (test/stun/message.fuzz.test.ts).
  *
  * - RFC 5389 Binding: XOR-MAPPED-ADDRESS (and MAPPED-ADDRESS for old clients), SOFTWARE, FINGERPRINT.
  * - RFC 5780 when four sockets are configured (two addresses × two ports): OTHER-ADDRESS (the socket differing in both

@@ -1,5 +1,5 @@
 // The page's state, shared by its modules. `window.rtcPage` exposes it, plus the actions app.js adds, for people
-// poking in devtools and for the automated tests (test/media/page-*.test.ts).
+// poking in devtools and for the automated tests (test/web/*.system.test.ts).
 
 export const params = new URLSearchParams(location.search);
 

@@ -1,7 +1,7 @@
 /**
  * nat-probe's decisions (src/diagnostics/nat-classify.ts), every branch with its exact words: the label table of
  * RFC 3489 §10.1 over RFC 5780 behaviours, the advice, the adaptive wait, the answers that cannot be real, and the
- * mapping/filtering verdicts with their notes. test/diagnostics/nat-probe-units.test.ts drives the same decisions
+ * mapping/filtering verdicts with their notes. test/diagnostics/nat-probe.test.ts drives the same decisions
  * through natProbe over fake sockets; this file pins them one by one (`npm run test:mutation` kills their mutants here).
  */
 import { describe, expect, it } from 'vitest';

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Browser } from 'playwright-core';
+import { requireProgram, requireRoot } from './prereq.js';
 import { BIN } from './cli.js';
 
 export const NS_ADDR = '198.18.0.1';
@@ -68,7 +69,9 @@ export function canUseNetns(): boolean {
 }
 
 export function createNetns(tag = 'web'): Netns {
-  if (!canUseNetns()) throw new Error('browser tests need root (ip netns); CI runs as root');
+  requireRoot('the browser\'s network namespace (ip netns)');
+  requireProgram('ip', 'iproute2', ['-V']);
+  requireProgram('/usr/bin/chromium', 'chromium');
   const id = randomBytes(3).toString('hex');
   const name = `rtcweb-${tag}-${id}`;
   const dev = `rw${id}a`;

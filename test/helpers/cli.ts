@@ -102,3 +102,9 @@ export function waitForJsonLine<T = Record<string, unknown>>(
     child.stdout.on('data', onData);
   });
 }
+
+/** The result object of a `--json` run: its last stdout line, parsed. */
+export function lastJsonLine<T>(r: CliResult): T {
+  const lines = r.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!) as T;
+}

@@ -149,7 +149,7 @@ function checkCues(buf: Buffer, cues: ElementHeader, byPos: Map<number, ElementH
 /** mkvinfo's complaints: non-zero exit or any line mentioning a warning or an error. */
 export function mkvinfoWarnings(path: string): string[] {
   const r = spawnSync('mkvinfo', ['--abort-on-warnings', path], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
-  if (r.error) throw new Error(`mkvinfo could not run (install mkvtoolnix): ${r.error.message}`);
+  if (r.error) throw new Error(`mkvinfo could not run (Debian package mkvtoolnix; run \`bash scripts/install-test-deps.sh\`): ${r.error.message}`);
   const lines = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => /warning|error/i.test(l));
   if (r.status !== 0) lines.unshift(`mkvinfo exited ${r.status}`);
   return lines;
@@ -162,7 +162,7 @@ export function ffprobeWarnings(path: string): string[] {
     maxBuffer: 64 * 1024 * 1024,
     timeout: 180_000,
   });
-  if (r.error) throw new Error(`ffprobe could not run: ${r.error.message}`);
+  if (r.error) throw new Error(`ffprobe could not run (Debian package ffmpeg; run \`bash scripts/install-test-deps.sh\`): ${r.error.message}`);
   const lines = r.stderr.split('\n').filter((l) => l.trim());
   if (r.status !== 0) lines.unshift(`ffprobe exited ${r.status}`);
   return lines;

@@ -1,6 +1,6 @@
 /**
  * Pieces of a werift peer run as its own process with its signaling relayed line by line by a parent process
- * (test/perf/sctp-peer.ts, bench/datachannel/peer.ts).
+ * (test/helpers/sctp-peer.ts, bench/datachannel/peer.ts).
  */
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 

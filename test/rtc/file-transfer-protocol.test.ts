@@ -1,7 +1,7 @@
 /**
  * The file-transfer control-message decoder (src/rtc/file-transfer-protocol.ts) at each of its bounds, with the exact
- * words of each refusal: test/peer/units.test.ts checks round trips and the error code, the fuzzer
- * (test/peer/transfer-fuzz.test.ts) that nothing else is ever thrown; this file pins where each limit sits.
+ * words of each refusal: test/rtc/file-transfer-protocol.codec.test.ts checks round trips and the error code, the fuzzer
+ * (test/rtc/file-transfer-protocol.fuzz.test.ts) that nothing else is ever thrown; this file pins where each limit sits.
  */
 import { describe, expect, it } from 'vitest';
 import { RtcError } from '../../src/errors.js';

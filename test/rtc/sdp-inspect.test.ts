@@ -1,5 +1,5 @@
 /**
- * `inspectSdp` / `inspectSdpPair` and their renderings, called in-process (test/peer/sdp-inspect.test.ts drives the
+ * `inspectSdp` / `inspectSdpPair` and their renderings, called in-process (test/commands/sdp.test.ts drives the
  * same code through the real binary). Every field and warning is asserted exactly, so a changed decision shows up
  * here: this file is what kills the mutants of src/rtc/sdp-inspect.ts (`npm run test:mutation`, README Development).
  */

@@ -15,7 +15,7 @@
  * curve, or that makes K the identity, aborts the protocol (§7: "An endpoint MUST abort the protocol if any received
  * public value is not a member of G"). Scalars are drawn by rejection sampling (§7 recommends it).
  *
- * Checked against RFC 9382 Appendix B verbatim (test/peer/auth-units.test.ts).
+ * Checked against RFC 9382 Appendix B verbatim (test/rtc/auth/spake2.test.ts).
  */
 import { p256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';

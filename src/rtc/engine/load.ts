@@ -53,7 +53,7 @@ export async function loadNative(): Promise<PeerEngine> {
  * turn:...?transport=tcp server would be skipped, and a relay-only session would never connect.
  */
 export function nativeLimitation(ice: IceConfig): string | undefined {
-  // Measured here (test/peer/engine.test.ts history): under iceTransportPolicy "relay" libjuice still sent checks
+  // Measured here (test/commands/send-file.engine.system.test.ts history): under iceTransportPolicy "relay" libjuice still sent checks
   // from its host socket to the peer's relay address, and one run ended on a host-to-host pair: not relay-only.
   if (ice.relayOnly) return 'the native engine does not keep --relay-only strict (libjuice also sends from its host socket)';
   const tcp = ice.iceServers.map((s) => parseIceServerUrl(s.urls)).find((u) => u.scheme.startsWith('turn') && u.transport === 'tcp');

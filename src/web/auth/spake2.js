@@ -1,7 +1,7 @@
 // SPAKE2 (RFC 9382), suite SPAKE2-P256-SHA256-HKDF-HMAC, with its key confirmation, and the password scalar of a
 // code: the page's side of docs/peer-auth.md §Key schedule, on the same noble libraries as the CLI
 // (src/rtc/auth/spake2.ts, password.ts). Checked against the worked example of docs/peer-auth.md
-// and against the CLI itself, in Chromium (test/media/page-files-browser.test.ts).
+// and against the CLI itself, in Chromium (test/web/files.system.test.ts).
 //
 //   A (joiner, uses M)  pA = w·M + x·P   ── pA ──▶            B (creator, uses N)  pB = w·N + y·P
 //   K = x·(pB − w·N)                     ◀── pB, cB ──         K = y·(pA − w·M)
