@@ -202,6 +202,6 @@ export class SessionAttempt {
 /** The werift RTCPeerConnection under `peer` (media needs it); another engine has none. */
 function weriftPc(peer: EnginePeer): RTCPeerConnection {
   const pc = (peer as { pc?: RTCPeerConnection }).pc;
-  if (!pc) throw new RtcError('RTC_ERR_INTERNAL', `the ${peer.engine} engine has no werift RTCPeerConnection (media needs --engine werift)`);
+  if (!pc) throw new RtcError('RTC_ERR_INTERNAL', `the ${peer.engine} engine has no werift RTCPeerConnection (media sessions run on werift only)`);
   return pc;
 }
