@@ -79,7 +79,7 @@ describe('a file that cannot fit is refused before any byte is written', () => {
     expect(errorCode(recv)).toBe('RTC_ERR_WRITE');
     expect(recv.stderr).toMatch(/no space left|ENOSPC/i);
     expect(send.code, send.stderr).toBe(1);
-    expect(errorCode(send)).toBe('RTC_ERR_WRITE');
+    expect(errorCode(send), send.stderr).toBe('RTC_ERR_WRITE');
     // An unknown-size stream cannot resume: its partial file (and rtc-cli's partial directory) are gone, the disk free.
     expect(recv.left).toEqual([]);
     expect(recv.usedKiB).toBeLessThan(64);

@@ -69,10 +69,20 @@ class NativeFileChannel implements FileChannel {
     return this.state === 'closed' ? 0 : this.dc.bufferedAmount();
   }
   send(data: string | Buffer): void {
-    if (this.state !== 'open') throw new RtcError('RTC_ERR_PEER_LEFT', 'the transfer channel is not open');
+    // Closed or closing: drop, as werift does (see below); the link learns of the close through onState.
+    if (this.state !== 'open') return;
     // false only means "queued, not yet sent"; a closed channel throws.
-    if (typeof data === 'string') this.dc.sendMessage(data);
-    else this.dc.sendMessageBinary(data);
+    try {
+      if (typeof data === 'string') this.dc.sendMessage(data);
+      else this.dc.sendMessageBinary(data);
+    } catch (e) {
+      // The peer closed the channel underneath us and its last messages (e.g. an `error` or a refusing `ack` sent just
+      // before closing) may still wait in the event loop. Drop what we send, as werift does on a closed channel: the
+      // close arrives through onState, and the transfer then ends with the peer's own reason when it sent one,
+      // instead of a bare "DataChannel is closed" from libdatachannel.
+      if (!this.dc.isOpen()) return;
+      throw e;
+    }
   }
   onMessage(fn: (m: string | Buffer) => void): void {
     this.dc.onMessage((m) => fn(typeof m === 'string' || Buffer.isBuffer(m) ? m : Buffer.from(m)));
