@@ -1,5 +1,5 @@
 /**
- * A private network namespace for real-Chromium tests (see ../shared/notes/browser-e2e.md).
+ * A private network namespace for real-Chromium tests (see docs/testing/browser-e2e.md).
  *
  * Chromium never gathers ICE candidates on loopback, so the page, the signaling server and the werift peers run inside
  * a namespace this helper creates: a veth pair whose first end carries 198.18.0.1/24 (RFC 2544 benchmarking range),

@@ -1,5 +1,5 @@
 /**
- * A real NAT on this machine (see ../shared/notes/nat-lab.md): three network namespaces and nftables.
+ * A real NAT on this machine (see docs/testing/nat-lab.md): three network namespaces and nftables.
  *
  *   <prefix>-client  c0   10.99.0.2/24, default via 10.99.0.1
  *   <prefix>-router  lan0 10.99.0.1/24 | wan0 203.0.113.254/24, ip_forward=1, the NAT/firewall rules of the mode
