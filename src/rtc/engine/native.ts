@@ -70,7 +70,8 @@ class NativeFileChannel implements FileChannel {
   }
   send(data: string | Buffer): void {
     // Closed or closing: drop, as werift does (see below); the link learns of the close through onState.
-    if (this.state !== 'open') return;
+    if (this.state === 'closing' || this.state === 'closed') return;
+    if (this.state !== 'open') throw new RtcError('RTC_ERR_PEER_LEFT', 'the transfer channel is not open yet');
     // false only means "queued, not yet sent"; a closed channel throws.
     try {
       if (typeof data === 'string') this.dc.sendMessage(data);
