@@ -176,7 +176,9 @@ async function sendFileOnce(engine: 'werift' | 'native', place: Place, src: stri
   rmSync(out, { recursive: true, force: true });
   if (watch.outcome === 'stalled') throw new Error(`stalled at ${lastProgress?.bytes ?? 0} bytes`);
   if (watch.outcome === 'complete' && (s.code !== 0 || r.code !== 0 || !result)) {
-    throw new Error(`send-file exit ${s.code}, recv-file exit ${r.code}: ${s.stderr.slice(-300)} ${r.stderr.slice(-300)}`);
+    // Each side's own error line (human stderr: `error: <message> [<code>]`), not a tail that may cut it.
+    const why = (text: string): string => text.split('\n').filter((l) => l.startsWith('error:')).pop() ?? text.trim().slice(-200);
+    throw new Error(`send-file exit ${s.code} (${why(s.stderr)}), recv-file exit ${r.code} (${why(r.stderr)})`);
   }
   if (engine === 'werift' && result?.werift && !result.werift.patched) throw new Error('send-file ran on an unpatched werift');
   if (result && result.engine !== engine) throw new Error(`send-file ran on ${result.engine}, not ${engine}`);
