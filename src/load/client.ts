@@ -124,11 +124,12 @@ export class LoadClient {
     });
   }
 
-  /** One relay, stamped with the current time. Returns false when the socket is gone. */
-  send(): boolean {
-    if (this.closed || !this.frame || !this.sock) return false;
-    this.sock.write(this.frame.stamp(String(nowUs()).padStart(TS_DIGITS, '0')));
-    return true;
+  /** One relay, stamped with the current time. Returns the stamp (µs), or -1 when the socket is gone. */
+  send(): number {
+    if (this.closed || !this.frame || !this.sock) return -1;
+    const ts = nowUs();
+    this.sock.write(this.frame.stamp(String(ts).padStart(TS_DIGITS, '0')));
+    return ts;
   }
 
   /** Bytes waiting in this socket's user-space buffer (the server is not reading fast enough). */

@@ -325,12 +325,13 @@ export class LoadSession {
         // At most 50 ms worth in one go: a generator that fell behind stays behind (sentRate shows it).
         const n = Math.min(Math.floor(credit), Math.ceil(st.rate / 20));
         credit -= Math.floor(credit);
-        const inWindow = now - t0 >= warm;
         for (let i = 0; i < n; i++) {
-          if (senders[cursor++ % senders.length]!.send()) {
-            this.sent++;
-            if (inWindow) measuredSent++;
-          }
+          const ts = senders[cursor++ % senders.length]!.send();
+          if (ts < 0) continue;
+          this.sent++;
+          // In the measured window by its stamp, the same test the receiving side applies (sink.latency): a message
+          // stamped after the window closed is neither expected nor counted, so it cannot show up as lost.
+          if (ts >= this.measureFrom && ts <= this.measureTo) measuredSent++;
         }
         setTimeout(tick, 1);
       };

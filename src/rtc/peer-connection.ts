@@ -193,15 +193,28 @@ export function describeSelectedPair(pc: RTCPeerConnection): SelectedPair | unde
 }
 
 /**
- * Why werift aborted the DTLS handshake because the peer did not prove it holds its certificate's private key (a
- * ServerKeyExchange or CertificateVerify signature that does not verify, RFC 5246 §7.4.3/§7.4.8) or its Finished did
- * not match (§7.4.9), or undefined. werift 0.25.2 checks none of these: rtc-cli's patch 008 (patches/README.md) adds
- * the checks and leaves the reason on werift's DTLS socket as `verifyError`.
+ * Why werift's DTLS handshake refused the peer's identity, or undefined:
+ *  - the peer did not prove it holds its certificate's private key (a ServerKeyExchange or CertificateVerify
+ *    signature that does not verify, RFC 5246 §7.4.3/§7.4.8) or its Finished did not match (§7.4.9). werift 0.25.2
+ *    checks none of these: rtc-cli's patch 008 (patches/README.md) adds them and leaves the reason on werift's DTLS
+ *    socket as `verifyError`;
+ *  - the certificate it showed is not the one its description's a=fingerprint names (RFC 8122 §5), i.e. the
+ *    description was altered on its way or someone else answered. werift checks that after the handshake and only
+ *    logs why; its own check is asked again here on the failed transport.
  */
 export function dtlsProofFailure(pc: RTCPeerConnection): string | undefined {
   for (const t of pc.dtlsTransports) {
     const e = (t as unknown as { dtls?: { verifyError?: unknown } }).dtls?.verifyError;
     if (e instanceof Error) return e.message;
+  }
+  for (const t of pc.dtlsTransports) {
+    const d = t as unknown as { state: string; dtls?: { remoteCertificate?: unknown }; verifyRemoteCertificateFingerprint(): void };
+    if (d.state !== 'failed' || !d.dtls?.remoteCertificate) continue;
+    try {
+      d.verifyRemoteCertificateFingerprint();
+    } catch (e) {
+      if (/mismatch/.test((e as Error)?.message ?? '')) return 'its certificate is not the one the fingerprint in its description names';
+    }
   }
   return undefined;
 }
@@ -210,7 +223,7 @@ export function dtlsProofFailure(pc: RTCPeerConnection): string | undefined {
 export function dtlsIdentityError(reason: string): RtcError {
   return new RtcError('RTC_ERR_PEER_AUTH', `the peer failed to prove its DTLS identity (${reason}); the connection was refused`, {
     hint:
-      'it showed the certificate its SDP names without holding that certificate\'s key: something on the network path, or whoever relayed the SDP, may sit in the middle. Use a code (send-file without --room) or a network and signaling server you trust',
+      'what it showed in the DTLS handshake is not what its description promised: something on the network path, or whoever relayed the description, may sit in the middle. Use a code (send-file without --room) or a network and signaling server you trust',
     details: { reason },
   });
 }

@@ -135,11 +135,17 @@ export class NativePeer implements EnginePeer {
   private gathered = deferred<void>();
   private remoteMid = '0';
   private closed = false;
+  /** ICE reached connected/completed (a failure after that is DTLS's, see dtlsProofFailure). */
+  private iceUp = false;
+  private everConnected = false;
 
   constructor(
     private readonly pc: Ndc.PeerConnection,
     private readonly o: EnginePeerOptions,
   ) {
+    pc.onIceStateChange((s) => {
+      if (s === 'connected' || s === 'completed') this.iceUp = true;
+    });
     pc.onStateChange((s) => this.setState(s as PeerState));
     pc.onGatheringStateChange((s) => {
       if (s === 'complete') this.gathered.resolve();
@@ -154,6 +160,7 @@ export class NativePeer implements EnginePeer {
   private setState(s: PeerState): void {
     if (this.state === s || this.state === 'closed') return;
     this.state = s;
+    if (s === 'connected') this.everConnected = true;
     for (const fn of [...this.stateFns]) fn(s);
   }
 
@@ -250,8 +257,16 @@ export class NativePeer implements EnginePeer {
     return null;
   }
 
-  dtlsProofFailure(): undefined {
-    return undefined;
+  /**
+   * libdatachannel fails a DTLS handshake inside OpenSSL/GnuTLS and reports only the connection state. ICE that came
+   * up followed by a connection that failed before it was ever connected is that handshake refusing the peer: a
+   * certificate other than the one the description's a=fingerprint names (RFC 8122 §5), or a handshake signature
+   * or Finished that does not verify (RFC 5246 §7.4). (A peer that vanished in the few milliseconds of the
+   * handshake would read the same; its room-mate then sees it leave.)
+   */
+  dtlsProofFailure(): string | undefined {
+    if (this.state !== 'failed' || !this.iceUp || this.everConnected) return undefined;
+    return 'the DTLS handshake failed after ICE had connected: its certificate is not the one the fingerprint in its description names, or its handshake did not verify';
   }
 
   createChannel(label: string, id: number): FileChannel {

@@ -84,9 +84,10 @@ export interface EnginePeer {
    */
   dtlsExporters(): string[] | null;
   /**
-   * Why the peer failed to prove its DTLS identity (RFC 5246 §7.4.3/§7.4.8/§7.4.9: a signature or Finished that does
-   * not verify), when the engine refused it for that; undefined otherwise. werift reports it with patch 008
-   * (patches/README.md); libdatachannel fails such a handshake inside OpenSSL and reports a plain failure.
+   * Why the peer failed to prove its DTLS identity, when the engine refused it for that: a certificate other than the
+   * one its description's fingerprint names (RFC 8122 §5), a signature or Finished that does not verify (RFC 5246
+   * §7.4.3/§7.4.8/§7.4.9); undefined otherwise. werift reports the signatures with patch 008 (patches/README.md);
+   * libdatachannel only says the connection failed, which after ICE came up can only be the handshake.
    */
   dtlsProofFailure(): string | undefined;
   /** The file-transfer channel: negotiated, id `id`, reliable and ordered (RFC 8831 §6.6). Create before negotiating. */
