@@ -34,7 +34,7 @@ export const ERROR_CODES = {
   RTC_ERR_TIMEOUT: { exit: EXIT_FAILED, doc: 'Something did not happen within its --timeout.' },
   RTC_ERR_NO_PEER: { exit: EXIT_FAILED, doc: 'No peer joined the room within --timeout.' },
   RTC_ERR_PEER_LEFT: { exit: EXIT_FAILED, doc: 'The remote peer left or vanished before the work was done.' },
-  RTC_ERR_PEER_AUTH: { exit: EXIT_FAILED, doc: 'The peer could not be authenticated: a wrong, mistyped or already used code (a code allows one attempt), signaling altered in transit, or a DTLS peer that failed to prove it holds its certificate\'s key (a handshake signature or Finished did not verify).' },
+  RTC_ERR_PEER_AUTH: { exit: EXIT_FAILED, doc: 'The peer could not be authenticated: a wrong, mistyped or already used code (a code allows one attempt), signaling altered in transit, or a DTLS peer that failed to prove its identity (its certificate is not the one its description\'s fingerprint names, or a handshake signature or Finished did not verify).' },
   RTC_ERR_ICE_FAILED: { exit: EXIT_FAILED, doc: 'ICE found no working candidate pair (firewall, NAT, or TURN needed).' },
   RTC_ERR_SIGNAL_CONNECT: { exit: EXIT_FAILED, doc: 'The signaling server could not be reached.' },
   RTC_ERR_SIGNAL_AUTH: { exit: EXIT_FAILED, doc: 'The signaling server refused the token.' },

@@ -53,8 +53,10 @@ export async function loadNative(): Promise<PeerEngine> {
  * turn:...?transport=tcp server would be skipped, and a relay-only session would never connect.
  */
 export function nativeLimitation(ice: IceConfig): string | undefined {
-  // Measured here (test/commands/send-file.engine.system.test.ts history): under iceTransportPolicy "relay" libjuice still sent checks
-  // from its host socket to the peer's relay address, and one run ended on a host-to-host pair: not relay-only.
+  // libdatachannel's "relay" policy only filters the local candidates it hands out (PeerConnection::processLocalCandidate
+  // in src/impl/peerconnection.cpp); libjuice still pairs and checks from its host socket. Measured here: under that
+  // policy checks left the host socket towards the peer's relay address, and one run ended on a host-to-host pair. So a
+  // native session cannot promise --relay-only (RFC 8829 §4.1.1: only relay candidates used for checks).
   if (ice.relayOnly) return 'the native engine does not keep --relay-only strict (libjuice also sends from its host socket)';
   const tcp = ice.iceServers.map((s) => parseIceServerUrl(s.urls)).find((u) => u.scheme.startsWith('turn') && u.transport === 'tcp');
   return tcp ? `the native engine reaches TURN servers over UDP only, not ${tcp.url}` : undefined;
