@@ -1,5 +1,6 @@
 /**
- * One werift peer for test/rtc/werift-patches.sctp.test.ts, run as its own process (`node --import tsx sctp-peer.ts`).
+ * One werift peer for test/helpers/sctp-transfer.ts (test/rtc/werift-patches.sctp and .loss tests), run as its own
+ * process (`node --import tsx sctp-peer.ts`).
  *
  *   --role send|recv  --bytes N  --seed S  [--initial-tsn T]  [--sizes 65536,1,...]
  *

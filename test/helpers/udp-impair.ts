@@ -8,6 +8,8 @@
  *
  * Only DTLS application-data records (first byte 23, RFC 6347 §4.1: they carry SCTP) are impaired; STUN (ICE checks,
  * consent) and the DTLS handshake pass untouched, so the test exercises SCTP's recovery, not the handshake timers.
+ * `dropHandshake` is the exception: it drops the first datagram that carries one chosen DTLS handshake message, to test
+ * the handshake's own recovery (RFC 6347 §4.2.4).
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { once } from 'node:events';
@@ -20,6 +22,14 @@ export interface Impairment {
   /** Percentage of SCTP packets sent twice. */
   duplicatePct: number;
   seed: number;
+  /**
+   * Drop the first datagram carrying this DTLS handshake message from this side of the handshake (the client is the
+   * side that sent the ClientHello). `type` is the HandshakeType (RFC 5246 §7.4: 1 ClientHello, 2 ServerHello, 3
+   * HelloVerifyRequest, 11 Certificate, 12 ServerKeyExchange, 13 CertificateRequest, 14 ServerHelloDone, 15
+   * CertificateVerify, 16 ClientKeyExchange, 20 Finished). Finished is the one handshake message sent encrypted
+   * (epoch 1), so its type is not visible: a handshake record of epoch 1 counts as the Finished.
+   */
+  dropHandshake?: { type: number; from: 'client' | 'server' };
 }
 
 export interface DirectionCounters {
@@ -28,6 +38,8 @@ export interface DirectionCounters {
   dropped: number;
   reordered: number;
   duplicated: number;
+  /** Datagrams dropped by `dropHandshake` (0 or 1). */
+  handshakeDropped: number;
 }
 
 export interface ImpairingRelay {
@@ -55,9 +67,33 @@ function random(seed: number): () => number {
 }
 
 const DTLS_APPLICATION_DATA = 23;
+const DTLS_HANDSHAKE = 22;
+const CLIENT_HELLO = 1;
+const FINISHED = 20;
+
+/** The handshake message types in one datagram's DTLS records (RFC 6347 §4.1: 13-byte record header, §4.2.2 body). */
+function handshakeTypes(msg: Buffer): number[] {
+  const types: number[] = [];
+  // RFC 7983 §7: a first byte of 20–63 is DTLS (STUN starts with 0–3).
+  if (msg[0]! < 20 || msg[0]! > 63) return types;
+  for (let off = 0; off + 13 <= msg.length; off += 13 + msg.readUInt16BE(off + 11)) {
+    if (msg[off] !== DTLS_HANDSHAKE) continue;
+    const epoch = msg.readUInt16BE(off + 3);
+    if (epoch > 0) types.push(FINISHED);
+    else if (off + 13 < msg.length) types.push(msg[off + 13]!);
+  }
+  return types;
+}
+
+/** Which relay side is the DTLS client, learnt from its ClientHello, and whether the chosen message was dropped. */
+interface HandshakeWatch {
+  client?: Side;
+  dropped: boolean;
+}
+type Side = 'a' | 'b';
 
 class Direction {
-  readonly counters: DirectionCounters = { packets: 0, sctpPackets: 0, dropped: 0, reordered: 0, duplicated: 0 };
+  readonly counters: DirectionCounters = { packets: 0, sctpPackets: 0, dropped: 0, reordered: 0, duplicated: 0, handshakeDropped: 0 };
   private held: Buffer | undefined;
   private heldTimer: NodeJS.Timeout | undefined;
 
@@ -66,7 +102,23 @@ class Direction {
     private readonly target: () => number | undefined,
     private readonly impairment: Impairment,
     private readonly rand: () => number,
+    private readonly from: Side,
+    private readonly watch: HandshakeWatch,
   ) {}
+
+  /** `dropHandshake`: is this the first datagram with the chosen message from the chosen side? */
+  private dropAsHandshake(msg: Buffer): boolean {
+    const rule = this.impairment.dropHandshake;
+    if (!rule || this.watch.dropped || msg[0] === DTLS_APPLICATION_DATA) return false;
+    const types = handshakeTypes(msg);
+    if (types.includes(CLIENT_HELLO)) this.watch.client ??= this.from;
+    if (this.watch.client === undefined || !types.includes(rule.type)) return false;
+    const side: 'client' | 'server' = this.watch.client === this.from ? 'client' : 'server';
+    if (side !== rule.from) return false;
+    this.watch.dropped = true;
+    this.counters.handshakeDropped++;
+    return true;
+  }
 
   private send(msg: Buffer): void {
     const port = this.target();
@@ -75,6 +127,7 @@ class Direction {
 
   handle(msg: Buffer): void {
     this.counters.packets++;
+    if (this.dropAsHandshake(msg)) return;
     if (msg[0] !== DTLS_APPLICATION_DATA) {
       this.send(msg);
       return;
@@ -120,9 +173,10 @@ export async function startImpairingRelay(impairment: Impairment): Promise<Impai
   await Promise.all([once(forA, 'listening'), once(forB, 'listening')]);
   const ports: { a?: number; b?: number } = {};
   const rand = random(impairment.seed);
+  const watch: HandshakeWatch = { dropped: false };
   // A's packets arrive at forA and leave from forB (so B sees them come from the address it was given for A).
-  const aToB = new Direction(forB, () => ports.b, impairment, rand);
-  const bToA = new Direction(forA, () => ports.a, impairment, rand);
+  const aToB = new Direction(forB, () => ports.b, impairment, rand, 'a', watch);
+  const bToA = new Direction(forA, () => ports.a, impairment, rand, 'b', watch);
   forA.on('message', (msg: Buffer, from: RemoteInfo) => {
     if (from.port === ports.a) aToB.handle(msg);
   });
