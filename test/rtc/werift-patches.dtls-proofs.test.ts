@@ -158,9 +158,12 @@ describe('the native engine (libdatachannel) refuses the same impostor', () => {
       expect(rtc.code, rtc.stderr).toBe(1);
       const events = jsonLines(rtc.stdout);
       // The DTLS-client case reads stdout only after "waiting-for-peer", so its engine event (printed before) is gone;
-      // the error code tells the engines apart: patched werift says RTC_ERR_PEER_AUTH, libdatachannel only "failed".
+      // the reason tells the engines apart: patched werift names the failed check, libdatachannel only says that the
+      // handshake failed after ICE had connected (both RTC_ERR_PEER_AUTH since the native engine reports that).
       if (role === 'dtls-server') expect(events.find((o) => o.event === 'engine')).toMatchObject({ engine: 'native' });
-      expect((resultOf(rtc) as { error?: { code?: string } }).error?.code, rtc.stdout).toBe('RTC_ERR_ICE_FAILED');
+      const error = (resultOf(rtc) as { error?: { code?: string; details?: { reason?: string } } }).error;
+      expect(error?.code, rtc.stdout).toBe('RTC_ERR_PEER_AUTH');
+      expect(error?.details?.reason, rtc.stdout).toMatch(/^the DTLS handshake failed after ICE had connected/);
       expect(events.some((o) => o.event === 'connected')).toBe(false);
     });
   }
