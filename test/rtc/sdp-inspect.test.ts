@@ -342,16 +342,8 @@ describe('what a section says: codecs, extensions, SSRCs, candidates, SCTP', () 
   });
 
   it('leaves out a candidate line whose fields are out of range (component 0, priority above 2^31 - 1)', () => {
-    const r = inspectSdp(
-      sdp(
-        [],
-        audio('0', [
-          'a=setup:actpass',
-          'a=candidate:1 0 udp 2122260223 203.0.113.7 50000 typ host',
-          'a=candidate:2 1 udp 4294967295 203.0.113.7 50001 typ host',
-        ]),
-      ),
-    );
+    const outOfRange = ['a=candidate:1 0 udp 2122260223 203.0.113.7 50000 typ host', 'a=candidate:2 1 udp 4294967295 203.0.113.7 50001 typ host'];
+    const r = inspectSdp(sdp([], audio('0', ['a=setup:actpass', ...outOfRange])));
     expect(r.sections[0]!.candidates).toEqual([]);
     expect(r.candidates).toEqual([]);
     expect(r.warnings).toEqual(['no ICE candidates: fine for trickle ICE over a signaling server, but a copy/paste exchange needs the SDP taken after gathering completed']);
