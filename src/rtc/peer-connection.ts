@@ -204,9 +204,9 @@ const FINGERPRINT_MISMATCH = 'its certificate is not the one the fingerprint in 
 
 /**
  * Fatal alerts (RFC 5246 §7.2) with which a peer refuses our identity: the certificate alerts (a WebRTC stack sends
- * one when our certificate is not the one its a=fingerprint names: werift with patch 010 bad_certificate, OpenSSL /
- * libdatachannel unknown_ca, BoringSSL / Chromium certificate_unknown) and decrypt_error (one of our signatures or our
- * Finished did not verify at its end, patch 008).
+ * one when our certificate is not the one its a=fingerprint names: werift with patch 010 bad_certificate, OpenSSL in
+ * libdatachannel unknown_ca, as measured; other stacks may pick another of these) and decrypt_error (one of our
+ * signatures or our Finished did not verify at its end, patch 008).
  */
 const REFUSAL_ALERTS: Record<number, string> = {
   42: 'bad_certificate',
