@@ -192,6 +192,32 @@ export function describeSelectedPair(pc: RTCPeerConnection): SelectedPair | unde
   return undefined;
 }
 
+/** The parts of werift's DTLS socket (dtls/src/socket.ts; not in its typings) that patches 008 and 010 add. */
+interface DtlsSocketInternals {
+  verifyError?: unknown;
+  remoteAlert?: { level: number; description: number };
+  remoteCertificate?: unknown;
+}
+type DtlsTransportInternals = { state: string; dtls?: DtlsSocketInternals; verifyRemoteCertificateFingerprint(): void };
+
+const FINGERPRINT_MISMATCH = 'its certificate is not the one the fingerprint in its description names';
+
+/**
+ * Fatal alerts (RFC 5246 §7.2) with which a peer refuses our identity: the certificate alerts (a WebRTC stack sends
+ * one when our certificate is not the one its a=fingerprint names: werift with patch 010 bad_certificate, OpenSSL in
+ * libdatachannel unknown_ca, as measured; other stacks may pick another of these) and decrypt_error (one of our
+ * signatures or our Finished did not verify at its end, patch 008).
+ */
+const REFUSAL_ALERTS: Record<number, string> = {
+  42: 'bad_certificate',
+  43: 'unsupported_certificate',
+  44: 'certificate_revoked',
+  45: 'certificate_expired',
+  46: 'certificate_unknown',
+  48: 'unknown_ca',
+  51: 'decrypt_error',
+};
+
 /**
  * Why werift's DTLS handshake refused the peer's identity, or undefined:
  *  - the peer did not prove it holds its certificate's private key (a ServerKeyExchange or CertificateVerify
@@ -199,24 +225,46 @@ export function describeSelectedPair(pc: RTCPeerConnection): SelectedPair | unde
  *    checks none of these: rtc-cli's patch 008 (patches/README.md) adds them and leaves the reason on werift's DTLS
  *    socket as `verifyError`;
  *  - the certificate it showed is not the one its description's a=fingerprint names (RFC 8122 §5), i.e. the
- *    description was altered on its way or someone else answered. werift checks that after the handshake and only
- *    logs why; its own check is asked again here on the failed transport.
+ *    description was altered on its way or someone else answered. Patch 010 checks that when the Certificate message
+ *    arrives (`verifyError` again); stock werift checks it after the handshake and only logs why, so its own check is
+ *    asked again here on the failed transport;
+ *  - the peer refused ours first, with a fatal alert (patch 010 keeps it as `remoteAlert`): with a fingerprint forged
+ *    in both descriptions the DTLS client refuses the server's certificate before sending its own, so the server
+ *    only learns it from the alert.
  */
 export function dtlsProofFailure(pc: RTCPeerConnection): string | undefined {
-  for (const t of pc.dtlsTransports) {
-    const e = (t as unknown as { dtls?: { verifyError?: unknown } }).dtls?.verifyError;
-    if (e instanceof Error) return e.message;
+  const transports = pc.dtlsTransports as unknown as DtlsTransportInternals[];
+  for (const t of transports) {
+    const e = t.dtls?.verifyError as (Error & { alert?: number }) | undefined;
+    if (!(e instanceof Error)) continue;
+    // Patch 010's bad_certificate carries werift's own words ("remote certificate fingerprint mismatch").
+    return e.alert === 42 && /fingerprint mismatch/.test(e.message) ? FINGERPRINT_MISMATCH : e.message;
   }
-  for (const t of pc.dtlsTransports) {
-    const d = t as unknown as { state: string; dtls?: { remoteCertificate?: unknown }; verifyRemoteCertificateFingerprint(): void };
-    if (d.state !== 'failed' || !d.dtls?.remoteCertificate) continue;
-    try {
-      d.verifyRemoteCertificateFingerprint();
-    } catch (e) {
-      if (/mismatch/.test((e as Error)?.message ?? '')) return 'its certificate is not the one the fingerprint in its description names';
-    }
+  for (const t of transports) {
+    const refusal = peerRefusal(t.dtls?.remoteAlert);
+    if (refusal) return refusal;
+  }
+  for (const t of transports) {
+    if (t.state === 'failed' && t.dtls?.remoteCertificate && fingerprintMismatch(t)) return FINGERPRINT_MISMATCH;
   }
   return undefined;
+}
+
+/** The reason for a fatal alert by which the peer refused our identity (REFUSAL_ALERTS), or undefined. */
+function peerRefusal(alert: DtlsSocketInternals['remoteAlert']): string | undefined {
+  const name = alert?.level === 2 ? REFUSAL_ALERTS[alert.description] : undefined;
+  if (!name) return undefined;
+  if (name === 'decrypt_error') return 'the handshake ended with its fatal decrypt_error alert: our handshake did not verify at its end, so something on the path altered it';
+  return `the handshake ended with its fatal ${name} alert: it refused our certificate, so the fingerprint it was given for us is not ours and the descriptions were altered on their way`;
+}
+
+function fingerprintMismatch(t: DtlsTransportInternals): boolean {
+  try {
+    t.verifyRemoteCertificateFingerprint();
+    return false;
+  } catch (e) {
+    return /mismatch/.test((e as Error)?.message ?? '');
+  }
 }
 
 /** The error a user sees when the DTLS peer failed to prove its identity (see dtlsProofFailure). */

@@ -20,6 +20,10 @@ import {
 const FIX = fileURLToPath(new URL('../../fixtures/sdp/', import.meta.url));
 const weriftOffer = readFileSync(`${FIX}werift-offer.sdp`, 'utf8');
 const weriftAnswer = readFileSync(`${FIX}werift-answer.sdp`, 'utf8');
+const chromiumOffer = readFileSync(`${FIX}chromium-offer.sdp`, 'utf8');
+
+/** The hint every refusal of sdp-inspect itself carries (a manual line's own errors carry theirs). */
+const HINT = 'give a complete SDP (starting with v=0), a {"type","sdp"} JSON object, or an rtc1.offer/answer line';
 
 const FP = 'sha-256 F8:1A:03:82:7B:07:E9:96:0C:B4:29:EE:50:8E:FB:94:6D:E9:7B:A4:26:15:60:AD:95:EE:E4:19:7E:31:FF:DD';
 const FP_VALUE = FP.slice('sha-256 '.length);
@@ -43,7 +47,8 @@ function audio(mid: string, extra: string[] = [], port = 9): string[] {
   ];
 }
 
-function expectBadSdp(input: string, message: RegExp): void {
+/** `hint` null: the error has no hint. */
+function expectBadSdp(input: string, message: RegExp, hint: string | null = HINT): RtcError {
   let err: unknown;
   try {
     inspectSdp(input);
@@ -53,6 +58,8 @@ function expectBadSdp(input: string, message: RegExp): void {
   expect(err).toBeInstanceOf(RtcError);
   expect((err as RtcError).code).toBe('RTC_ERR_BAD_SDP');
   expect((err as RtcError).message).toMatch(message);
+  expect((err as RtcError).hint).toBe(hint ?? undefined);
+  return err as RtcError;
 }
 
 describe('inspectSdp on a werift offer', () => {
@@ -137,6 +144,15 @@ describe('inputs: raw SDP, JSON, manual lines; syntax errors', () => {
   it('takes a raw SDP with a byte-order mark and surrounding blank space', () => {
     expect(extractSdp(`\uFEFF \n${raw}\n\n`)).toEqual({ sdp: raw.trim() });
     expect(inspectSdp(`\uFEFF${raw}`).sections).toHaveLength(1);
+    // Only a leading byte-order mark is dropped: one inside the text is content, left as it is.
+    const inner = raw.replace('s=-', 's=\uFEFF-');
+    expect(extractSdp(inner)).toEqual({ sdp: inner.trim() });
+  });
+
+  it('reads a raw SDP that merely contains "rtc1." (e.g. in its session name) as a raw SDP, not a manual line', () => {
+    const named = raw.replace('s=-', 's=rtc1.offer');
+    expect(extractSdp(named)).toEqual({ sdp: named.trim() });
+    expect(inspectSdp(named).type).toBe('offer');
   });
 
   it('takes a JSON RTCSessionDescription; its type wins over a=setup, an unknown type is ignored', () => {
@@ -154,7 +170,9 @@ describe('inputs: raw SDP, JSON, manual lines; syntax errors', () => {
 
   it('refuses empty input, broken JSON and JSON without an "sdp" string, with RTC_ERR_BAD_SDP', () => {
     expectBadSdp(' \n\t ', /^the input is empty$/);
-    expectBadSdp('{"type":"offer",', /^the input looks like JSON but does not parse$/);
+    // JSON that does not parse keeps the parser's error as the cause (shown with --verbose); no generic hint.
+    const broken = expectBadSdp('{"type":"offer",', /^the input looks like JSON but does not parse$/, null);
+    expect(broken.cause).toBeInstanceOf(SyntaxError);
     expectBadSdp('{"type":"offer"}', /^the JSON has no "sdp" string$/);
     expectBadSdp('{"type":"offer","sdp":42}', /^the JSON has no "sdp" string$/);
     expectBadSdp('null', /^line 1 must be "v=0" \(got "null"\)$/);
@@ -164,6 +182,11 @@ describe('inputs: raw SDP, JSON, manual lines; syntax errors', () => {
     expectBadSdp('v=1\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\n', /^line 1 must be "v=0" \(got "v=1"\)$/);
     expectBadSdp(`v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\n\r\nt=0 0\r\n`, /^line 4 is not "<letter>=<value>": ""$/);
     expectBadSdp('v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nA=x\r\n', /^line 4 is not "<letter>=<value>": "A=x"$/);
+    // The type letter starts the line: an indented line (pasted from an indented log) is refused too.
+    expectBadSdp('v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\n a=x\r\n', /^line 4 is not "<letter>=<value>": " a=x"$/);
+    // Quoted lines are cut (40 characters of line 1, 60 of others), so a pasted binary blob cannot flood the terminal.
+    expectBadSdp(`v=${'1'.repeat(100)}\r\n`, new RegExp(`^line 1 must be "v=0" \\(got "v=${'1'.repeat(38)}"\\)$`));
+    expectBadSdp(`v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n${'x'.repeat(100)}\r\n`, new RegExp(`^line 3 is not "<letter>=<value>": "${'x'.repeat(60)}"$`));
     expectBadSdp('v=0\r\ns=-\r\nt=0 0\r\n', /no o= or s= line/);
     expectBadSdp('v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\nt=0 0\r\n', /no o= or s= line/);
     // LF-only line ends are accepted, as browsers' devtools sometimes copy them.
@@ -219,6 +242,16 @@ describe('what an SDP is taken for, and its warnings', () => {
     expect(answer.warnings).toEqual([]);
   });
 
+  it('takes the BUNDLE group among other groups, and reads runs of spaces in it as one', () => {
+    const two = [audio('0', ['a=setup:actpass']), audio('1', ['a=setup:actpass'])] as const;
+    // RFC 5888 groups of another semantics (LS: lip sync) are not BUNDLE, even listed first.
+    expect(inspectSdp(sdp(['a=group:LS 0 1', 'a=group:BUNDLE 0'], ...two)).bundle).toEqual(['0']);
+    const ls = inspectSdp(sdp(['a=group:LS 0 1'], ...two));
+    expect(ls.bundle).toBeNull();
+    expect(ls.warnings.filter((w) => /BUNDLE/.test(w))).toEqual([]);
+    expect(inspectSdp(sdp(['a=group:BUNDLE 0  1'], ...two)).bundle).toEqual(['0', '1']);
+  });
+
   it('skips rejected sections (port 0) in every check, including "no ICE candidates"', () => {
     const r = inspectSdp(sdp(['a=group:BUNDLE 0'], ['m=video 0 UDP/TLS/RTP/SAVPF 0', 'a=mid:9']));
     expect(r.sections[0]).toMatchObject({ rejected: true, port: 0 });
@@ -247,7 +280,7 @@ describe('what an SDP is taken for, and its warnings', () => {
     for (const a of ['127.0.0.1', '10.1.2.3', '192.168.1.2', '169.254.9.9', '172.16.0.1', '172.20.0.1', '172.31.255.1', '100.64.0.1', '100.99.0.1', '100.110.0.1', '100.127.255.1', '::1', 'fe80::1', 'FE80::2', 'fc00::1', 'fd12::1', '4b5a0b8c-0f4e-4f2c-9b3a-1c2d3e4f5a6b.local']) {
       expect(onlyLocal(a), a).toBe(true);
     }
-    for (const a of ['203.0.113.7', '172.15.0.1', '172.32.0.1', '100.63.0.1', '100.128.0.1', '11.0.0.1', '2001:db8::1', 'fe81::1', '1.127.0.0', '8.10.0.1', '1.192.168.0']) {
+    for (const a of ['203.0.113.7', '172.15.0.1', '172.32.0.1', '100.63.0.1', '100.128.0.1', '11.0.0.1', '2001:db8::1', 'fe81::1', '1.127.0.0', '8.10.0.1', '1.192.168.0', '1.172.16.0', '1.100.64.0']) {
       expect(onlyLocal(a), a).toBe(false);
     }
     // One public (or non-host) candidate among local ones is enough to reach outside.
@@ -306,6 +339,14 @@ describe('what a section says: codecs, extensions, SSRCs, candidates, SCTP', () 
       { mid: '0', foundation: '7', component: 1, protocol: 'udp', priority: 1686052607, address: '203.0.113.9', port: 61000, type: 'srflx', relatedAddress: '10.0.0.2', relatedPort: 50000 },
       { mid: '0', foundation: '8', component: 2, protocol: 'tcp', priority: 1518280447, address: '10.0.0.2', port: 9, type: 'host', tcpType: 'active' },
     ]);
+  });
+
+  it('leaves out a candidate line whose fields are out of range (component 0, priority above 2^31 - 1)', () => {
+    const outOfRange = ['a=candidate:1 0 udp 2122260223 203.0.113.7 50000 typ host', 'a=candidate:2 1 udp 4294967295 203.0.113.7 50001 typ host'];
+    const r = inspectSdp(sdp([], audio('0', ['a=setup:actpass', ...outOfRange])));
+    expect(r.sections[0]!.candidates).toEqual([]);
+    expect(r.candidates).toEqual([]);
+    expect(r.warnings).toEqual(['no ICE candidates: fine for trickle ICE over a signaling server, but a copy/paste exchange needs the SDP taken after gathering completed']);
   });
 
   it('reads the legacy a=sctpmap port, a missing SCTP port and max-message-size as null, and a=ice-lite', () => {
@@ -368,6 +409,45 @@ describe('inspectSdpPair', () => {
     const none = inspectSdpPair(offerOf(av('v', ['rtx/90000'])), answerOf(av('v', ['H264/90000'])));
     expect(none.warnings).toEqual(['m=video (mid v): no common codec between offer (none) and answer (H264): no media can flow']);
     expect(formatSdpPairReport(none).split('\n').slice(-2, -1)).toEqual(['  m=video mid=v: NO COMMON CODEC']);
+  });
+
+  it('a Chromium offer answered with only comfort noise, DTMF or FEC codecs: no media can flow', () => {
+    const cands = ['a=candidate:1 1 udp 2122260223 203.0.113.7 50000 typ host'];
+    const transport = ['c=IN IP4 0.0.0.0', 'a=ice-ufrag:abcd', 'a=ice-pwd:0123456789abcdef012345', `a=fingerprint:${FP}`, 'a=setup:active', ...cands];
+    const answer = answerOf(
+      ['m=audio 9 UDP/TLS/RTP/SAVPF 13 126', ...transport, 'a=mid:0', 'a=rtpmap:13 CN/8000', 'a=rtpmap:126 telephone-event/8000'],
+      ['m=video 9 UDP/TLS/RTP/SAVPF 120', ...transport, 'a=mid:1', 'a=rtpmap:120 ulpfec/90000'],
+      ['m=application 9 UDP/DTLS/SCTP webrtc-datachannel', ...transport, 'a=mid:2', 'a=sctp-port:5000'],
+    );
+    const p = inspectSdpPair(chromiumOffer, answer);
+    expect(p.negotiation.map((n) => n.common)).toEqual([['cn/8000', 'telephone-event/8000'], ['ulpfec/90000'], []]);
+    expect(p.warnings).toEqual([
+      'm=audio (mid 0): no common codec between offer (opus, G722, PCMU, PCMA) and answer (none): no media can flow',
+      'm=video (mid 1): no common codec between offer (VP8, H264, AV1, VP9) and answer (none): no media can flow',
+    ]);
+    // flexfec-03 (the name browsers use for RFC 8627 FlexFEC) carries no media either.
+    const flex = inspectSdpPair(offerOf(av('v', ['VP8/90000', 'flexfec-03/90000'])), answerOf(av('v', ['H264/90000', 'flexfec-03/90000'])));
+    expect(flex.negotiation[0]!.common).toEqual(['flexfec-03/90000']);
+    expect(flex.warnings).toEqual(['m=video (mid v): no common codec between offer (VP8) and answer (H264): no media can flow']);
+  });
+
+  it('matches a codec without a clock rate by its name; a section without a mid is "?" in warnings and "-" in the rendering', () => {
+    const bare = (codec: string): string[] => ['m=video 9 UDP/TLS/RTP/SAVPF 96', `a=rtpmap:96 ${codec}`];
+    const same = inspectSdpPair(offerOf(bare('VP8')), answerOf(bare('vp8')));
+    expect(same.negotiation).toEqual([{ index: 0, mid: null, kind: 'video', common: ['vp8/'], rejected: false }]);
+    expect(same.warnings).toEqual([]);
+    const none = inspectSdpPair(offerOf(bare('VP8')), answerOf(bare('H264')));
+    expect(none.warnings).toEqual(['m=video (mid ?): no common codec between offer (VP8) and answer (H264): no media can flow']);
+    expect(formatSdpPairReport(none).split('\n').slice(-2, -1)).toEqual(['  m=video mid=-: NO COMMON CODEC']);
+  });
+
+  it('a data channel answered by a media section: the kind is reported, no direction is compared', () => {
+    const p = inspectSdpPair(
+      offerOf(['m=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'a=mid:d']),
+      answerOf(['m=audio 9 UDP/TLS/RTP/SAVPF 0', 'a=mid:d', 'a=rtpmap:0 PCMU/8000']),
+    );
+    expect(p.negotiation).toEqual([{ index: 0, mid: 'd', kind: 'application', common: [], rejected: false }]);
+    expect(p.warnings).toEqual(["m=application (mid d): the answer's section 0 is m=audio"]);
   });
 
   it('reports a section count, kind or mid that does not match, and a rejected section', () => {

@@ -165,6 +165,17 @@ describe('limiter edges (each pins a decision a mutant would change)', () => {
     expect(b.take()).toBe(true);
   });
 
+  it('TokenBucket: a bucket holding more than one token has no wait (not a negative one)', () => {
+    const c = clock();
+    const b = new TokenBucket(10, 3, c.now);
+    expect(b.waitMs()).toBe(0); // 3 tokens
+    b.take();
+    expect(b.waitMs()).toBe(0); // 2 tokens
+    b.take();
+    c.advance(50); // 1.5 tokens
+    expect(b.waitMs()).toBe(0);
+  });
+
   it('MessageRateLimiter: a big burst allows 10 × burst drops before the cut-off', () => {
     const c = clock();
     const r = new MessageRateLimiter({ perSecond: 1, burst: 200 }, c.now);
@@ -206,5 +217,20 @@ describe('limiter edges (each pins a decision a mutant would change)', () => {
     expect(t.size).toBe(3);
     expect(t.blockedMs('b')).toBe(0);
     expect(t.blockedMs('c')).toBeGreaterThan(0);
+  });
+
+  it('FailureThrottle: a refilled entry goes before an older blocked one', () => {
+    const c = clock();
+    const t = new FailureThrottle(1, 3, c.now);
+    t.fail('a');
+    t.fail('b');
+    c.advance(60_000); // both refilled
+    t.fail('a'); // a blocked again, still the oldest entry; b stays refilled
+    t.fail('c');
+    expect(t.size).toBe(3);
+    t.fail('d'); // full: b (refilled) goes, not the oldest (a), which is still blocked
+    expect(t.size).toBe(3);
+    expect([t.blockedMs('a'), t.blockedMs('c'), t.blockedMs('d')].map((ms) => ms > 0)).toEqual([true, true, true]);
+    expect(t.blockedMs('b')).toBe(0);
   });
 });
