@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { startCoturn, type Coturn } from '../helpers/coturn.js';
 import { BIN, waitForJsonLine } from '../helpers/cli.js';
-import { collect, peerFlags, peerTestBed, randomFile, resultOf, sha256File, spawnCli, transferResult, uniqueRoom, type CliResult } from '../helpers/peer.js';
+import { expectDelivered } from '../helpers/engine-transfer.js';
+import { collect, peerFlags, peerTestBed, randomFile, resultOf, spawnCli, transferResult, uniqueRoom, type CliResult } from '../helpers/peer.js';
 
 const bed = peerTestBed('rtc-engine-');
 let turn: Coturn;
@@ -20,25 +21,8 @@ afterAll(async () => {
   await turn?.stop();
 });
 
-type Engine = 'native' | 'werift';
 function errorOf(r: CliResult): { code?: string; message?: string } {
   return (resultOf(r) as { error?: { code?: string; message?: string } }).error ?? {};
-}
-
-interface Pair {
-  s: CliResult;
-  r: CliResult;
-  out: string;
-  hash: string;
-}
-
-async function expectDelivered(p: Pair, engines: { send: Engine; recv: Engine }): Promise<void> {
-  const why = `send-file stderr:\n${p.s.stderr}\nrecv-file stderr:\n${p.r.stderr}`;
-  expect(p.s.code, why).toBe(0);
-  expect(p.r.code, why).toBe(0);
-  expect(await sha256File(join(p.out, 'f.bin'))).toBe(p.hash);
-  expect(transferResult(p.s).engine).toBe(engines.send);
-  expect(transferResult(p.r).engine).toBe(engines.recv);
 }
 
 describe('relay-only through coturn on the native engine', () => {

@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { BIN, waitForJsonLine } from '../helpers/cli.js';
+import { expectDelivered, type Engine, type Pair } from '../helpers/engine-transfer.js';
 import {
   collect,
   jsonLines,
@@ -20,7 +21,6 @@ import {
   peerTestBed,
   randomFile,
   resultOf,
-  sha256File,
   spawnCli,
   transferResult,
   uniqueRoom,
@@ -30,7 +30,6 @@ import {
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const bed = peerTestBed('rtc-engine-');
-type Engine = 'native' | 'werift';
 /** The engine pairs every way of meeting is tried with (send-file, recv-file). */
 const MIXED = [
   { send: 'native', recv: 'native' },
@@ -45,13 +44,6 @@ function errorOf(r: CliResult): { code?: string; message?: string } {
 /** The role the peer took (the later joiner offers): from its `connecting` event. */
 function roleOf(r: CliResult): string | undefined {
   return jsonLines(r.stdout).find((o) => o.event === 'connecting')?.role as string | undefined;
-}
-
-interface Pair {
-  s: CliResult;
-  r: CliResult;
-  out: string;
-  hash: string;
 }
 
 /** One --room transfer: `first` starts and waits (answers), the other joins later and offers. */
@@ -70,15 +62,6 @@ async function roomTransfer(o: { send: Engine; recv: Engine; first: 'send' | 're
   const first = await firstDone;
   const [s, r] = o.first === 'recv' ? [later, first] : [first, later];
   return { s, r, out, hash };
-}
-
-async function expectDelivered(p: Pair, engines: { send: Engine; recv: Engine }): Promise<void> {
-  const why = `send-file stderr:\n${p.s.stderr}\nrecv-file stderr:\n${p.r.stderr}`;
-  expect(p.s.code, why).toBe(0);
-  expect(p.r.code, why).toBe(0);
-  expect(await sha256File(join(p.out, 'f.bin'))).toBe(p.hash);
-  expect(transferResult(p.s).engine).toBe(engines.send);
-  expect(transferResult(p.r).engine).toBe(engines.recv);
 }
 
 describe('native <-> native and native <-> werift through serve', () => {
