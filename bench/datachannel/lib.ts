@@ -5,6 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { readWeriftPatchState } from '../../src/rtc/werift-patches.js';
 
@@ -31,9 +32,14 @@ export interface Measured {
   interrupt(): void;
 }
 
-/** Run `argv` pinned to `cpu` under /usr/bin/time, optionally inside a namespace (`prefix`, e.g. ip netns exec). */
+/**
+ * Run `argv` pinned to `cpu` under /usr/bin/time, optionally inside a namespace (`prefix`, e.g. ip netns exec).
+ * BENCH_UNPINNED=1 lets every process use every core instead (to see what pinning a side to one core costs it: the
+ * JavaScript thread and a native engine's own threads then share that core).
+ */
 export function measured(cpu: number, argv: string[], o: { prefix?: string[]; onLine?: (line: string) => void; env?: NodeJS.ProcessEnv } = {}): Measured {
-  const full = [...(o.prefix ?? []), 'taskset', '-c', String(cpu), '/usr/bin/time', '-f', 'TIME %U %S %M', ...argv];
+  const cores = process.env.BENCH_UNPINNED === '1' ? `0-${availableParallelism() - 1}` : String(cpu);
+  const full = [...(o.prefix ?? []), 'taskset', '-c', cores, '/usr/bin/time', '-f', 'TIME %U %S %M', ...argv];
   const child = spawn(full[0]!, full.slice(1), { stdio: 'pipe', detached: true, env: { ...process.env, NO_COLOR: '1', ...o.env } });
   let stdout = '';
   let stderr = '';

@@ -21,7 +21,8 @@
  * it themselves; for send-file, whole-process CPU minus the same processes' CPU for a 1-byte transfer, measured first
  * in each condition). Reported per variant and condition: the median run by MB/s, its CPU figures from that same run
  * (bench/lib rules), every run's MB/s, and the cores other processes used during each run (bench/lib/load.ts).
- * Writes the `<!-- bench:datachannel -->` section of bench/RESULTS.md unless --no-write.
+ * Writes the `<!-- bench:datachannel -->` section of bench/RESULTS.md unless --no-write. BENCH_UNPINNED=1 lets each
+ * process use both cores (bench/datachannel/lib.ts `measured`) and then prints the tables without writing them.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -397,7 +398,9 @@ ${formatLoad(load)} Compare ratios within this run, not absolute figures.`;
 const perCondition = condLabels.map((c) => `#### ${c}\n\n${conditionTable(c)}`).join('\n\n');
 process.stdout.write(`${header}\n\n${matrix}\n\n${findings().join('\n')}\n\n${perCondition}\n`);
 
-if (!values['no-write']) {
+// The RESULTS section says each side is pinned to one core; an unpinned run is printed only.
+if (process.env.BENCH_UNPINNED === '1') process.stdout.write('BENCH_UNPINNED=1: every process could use every core; bench/RESULTS.md not written\n');
+else if (!values['no-write']) {
   writeResultsSection(
     '<!-- bench:datachannel -->',
     `### Data channel: send-file on both engines vs raw werift (patched and stock) vs node-datachannel, on loopback and with latency/loss

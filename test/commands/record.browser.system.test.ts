@@ -38,8 +38,18 @@ async function openPage(room = `rec-${++roomN}-${Date.now()}`, params = '', init
   if (init) await page.addInitScript(init);
   // 320x240 keeps Chromium's encoder cheap: on a loaded 2-core machine its CPU-overuse detector otherwise lowers the
   // frame rate it sends, and this test judges the recorder, not the sender (bench/record measures 640x480).
+  const consoleLines: string[] = [];
+  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
   await page.goto(`${serve.pageUrl}?room=${room}&autostart=1&width=320&height=240&frameRate=${FPS}&degradation=maintain-framerate${params}`);
-  await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+  try {
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+  } catch (e) {
+    // Say where autostart stopped (camera, signaling, join) instead of only that the page never got ready.
+    const where = await page
+      .evaluate(() => ({ signaling: document.getElementById('signal-state')?.textContent, notice: document.getElementById('notice')?.textContent }))
+      .catch((err: unknown) => ({ evaluate: String(err) }));
+    throw new Error(`the page did not get ready in 30 s: ${JSON.stringify(where)}; console: ${consoleLines.slice(-10).join(' | ')}`, { cause: e });
+  }
   return { page, room };
 }
 
