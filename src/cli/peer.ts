@@ -231,6 +231,8 @@ export interface PeerRenderer {
   event(o: Record<string, unknown>): void;
   /** Stop the spinner when `p` settles (fail mark on error); flag hints on the session's errors. */
   wrap<T>(p: Promise<T>): Promise<T>;
+  /** An onProgress callback: a `progress` NDJSON event, and `format(p)` as the spinner's text on a TTY. */
+  progress<P extends object>(format: (p: P) => string): (p: P) => void;
 }
 
 /** Spinner text and NDJSON events for the connection steps every peer command goes through. */
@@ -273,6 +275,12 @@ export function peerRenderer(
       if (!text) return;
       if (ctx.out.interactive) spinner.text(text);
       else if (e.type === 'connected' || e.type === 'waiting-for-peer' || e.type === 'manual-waiting') ctx.out.info(text);
+    },
+    progress(format) {
+      return (p) => {
+        event({ event: 'progress', ...p });
+        if (ctx.out.interactive) spinner.text(format(p));
+      };
     },
     async wrap(p) {
       try {

@@ -103,10 +103,7 @@ Examples:
       engine: opts.engine,
       abort: ctx.signal,
       onEvent: render.onEvent,
-      onProgress: (p) => {
-        render.event({ event: 'progress', ...p });
-        if (ctx.out.interactive) render.spinner.text(fmt.formatProgress(p));
-      },
+      onProgress: render.progress(fmt.formatProgress),
     }));
     // With --stdout the data owns stdout: result() then writes to stderr (ctx.stdoutCarriesData() above).
     ctx.out.result(result, () => fmt.formatResult(result));

@@ -77,10 +77,7 @@ Examples:
       engine: opts.engine,
       abort: ctx.signal,
       onEvent: render.onEvent,
-      onProgress: (p) => {
-        render.event({ event: 'progress', ...p });
-        if (ctx.out.interactive) render.spinner.text(fmt.formatProgress(p));
-      },
+      onProgress: render.progress(fmt.formatProgress),
     }));
     ctx.out.result(result, () => fmt.formatResult(result));
   },
