@@ -36,7 +36,7 @@ interface Timed {
 export interface FileOptions {
   target: OutputTarget;
   writingApp: string;
-  /** Frames at or after this time (ms) are not written; `onDurationReached` fires at the first one. */
+  /** Frames at or after this time (ms, as written: rounded to 1 ms) are not written; `onDurationReached` fires at the first one. */
   durationMs?: number;
   onDurationReached?: () => void;
   /** Writing failed (disk full, path gone): the recording must stop; finish() reports it. */
@@ -125,7 +125,9 @@ export class RecordingFile {
   private take(input: IncomingTrack, frame: Frame): void {
     if (this.done) return;
     const timeMs = input.arrivalTimeMs(frame.ticks) - this.zeroArrivalMs;
-    if (this.opts.durationMs !== undefined && timeMs >= this.opts.durationMs) {
+    // Compare the time the file will carry: the writer rounds to its 1 ms timecode, so a frame at 3999.6 ms would be
+    // written at 4000, past a 4 s --duration.
+    if (this.opts.durationMs !== undefined && Math.round(timeMs) >= this.opts.durationMs) {
       this.opts.onDurationReached?.();
       return;
     }
