@@ -223,7 +223,9 @@ describe('record a Chromium camera page, frame-exact', () => {
       expect(video!.frames, msg).toBeLessThanOrEqual(s.sent.framesSent + 1);
       expect(audio!.frames, msg).toBeGreaterThan(0.85 * s.sent.audioPacketsSent); // Opus is not retransmitted
       expect(video!.firstIsKeyframe, msg).toBe(true);
-      expect(v.avEndDiffMs!, msg).toBeLessThanOrEqual(20);
+      // Opus is not retransmitted: the last audio packet is lost in ~5 % of runs at 5 % loss, and audio then ends one
+      // 20 ms frame early (seen: 36 ms). Two frames lost at the very end (~0.25 % of runs) would still fail.
+      expect(v.avEndDiffMs!, msg).toBeLessThanOrEqual(20 + 20);
       expect(s.sent.nacks, msg).toBeGreaterThan(10); // the loss was real: the recorder asked for retransmissions
       expectCleanFile(v);
       const dec = ffmpegDecodes(s.out);
