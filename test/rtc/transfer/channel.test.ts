@@ -1,0 +1,76 @@
+/**
+ * The transfer channel holds messages until the link listens (src/rtc/transfer/channel.ts). A sender that finishes
+ * connecting first sends `hello` at once; werift delivers a message only to listeners present when it arrives, so a
+ * receiver still finishing connectPeer lost it and failed 15 s later with "no hello". Real werift and native peers,
+ * connected over 127.0.0.1 in this process, with no ICE servers.
+ */
+import { describe, expect, it } from 'vitest';
+import { buildIceConfig } from '../../../src/rtc/ice-config.js';
+import { loadEngine } from '../../../src/rtc/engine/load.js';
+import type { EngineName, EnginePeer, FileChannel } from '../../../src/rtc/engine/types.js';
+import { channelOpen, createFileChannel, EARLY_MESSAGES_MAX, HeldChannel } from '../../../src/rtc/transfer/channel.js';
+
+const ice = buildIceConfig({ iceAddress: '127.0.0.1' });
+
+async function pair(send: EngineName, recv: EngineName): Promise<{ a: EnginePeer; b: EnginePeer; ca: FileChannel; cb: FileChannel }> {
+  const a = await (await loadEngine(send, ice)).engine.create(ice, { trickle: false });
+  const b = await (await loadEngine(recv, ice)).engine.create(ice, { trickle: false });
+  const ca = createFileChannel(a);
+  const cb = createFileChannel(b);
+  await a.createOffer();
+  await a.gatheringComplete(5_000);
+  await b.applyRemote('offer', a.localSdp());
+  await b.createAnswer();
+  await b.gatheringComplete(5_000);
+  await a.applyRemote('answer', b.localSdp());
+  return { a, b, ca, cb };
+}
+
+const never = new Promise<never>(() => {});
+
+describe('the transfer channel before the link listens', () => {
+  it.each([
+    ['native', 'werift'],
+    ['werift', 'werift'],
+    ['werift', 'native'],
+  ] as const)('%s → %s: words sent the moment the channel opens reach a listener attached 300 ms later, in order', async (send, recv) => {
+    const { a, b, ca, cb } = await pair(send, recv);
+    try {
+      await channelOpen(ca, never);
+      ca.send('{"t":"hello","v":1,"files":1}');
+      ca.send(Buffer.from([1, 2, 3]));
+      await channelOpen(cb, never);
+      await new Promise((r) => setTimeout(r, 300));
+      const got: (string | Buffer)[] = [];
+      cb.onMessage((m) => got.push(m));
+      ca.send('after');
+      await expect.poll(() => got.length, { timeout: 5_000 }).toBe(3);
+      expect(got[0]).toBe('{"t":"hello","v":1,"files":1}');
+      expect(Buffer.from(got[1] as Buffer)).toEqual(Buffer.from([1, 2, 3]));
+      expect(got[2]).toBe('after');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  }, 30_000);
+});
+
+describe('HeldChannel', () => {
+  function fake(): { inner: FileChannel; deliver: (m: string) => void } {
+    let deliver: (m: string) => void = () => {};
+    const inner = { onMessage: (fn: (m: string) => void) => (deliver = fn) } as unknown as FileChannel;
+    return { inner, deliver: (m) => deliver(m) };
+  }
+
+  it(`keeps at most ${EARLY_MESSAGES_MAX} early messages, then hands later ones straight to the one listener`, () => {
+    const { inner, deliver } = fake();
+    const ch = new HeldChannel(inner);
+    for (let i = 0; i < EARLY_MESSAGES_MAX + 10; i++) deliver(`m${i}`);
+    const got: (string | Buffer)[] = [];
+    ch.onMessage((m) => got.push(m));
+    expect(got).toHaveLength(EARLY_MESSAGES_MAX);
+    expect(got[EARLY_MESSAGES_MAX - 1]).toBe(`m${EARLY_MESSAGES_MAX - 1}`);
+    deliver('late');
+    expect(got.at(-1)).toBe('late');
+    expect(() => ch.onMessage(() => {})).toThrow(/already has its listener/);
+  });
+});
