@@ -3,8 +3,8 @@
  * so the sender can tell the receiver it is still working (`ping.work`).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { readBlocks } from './read-blocks.js';
 
 const READ_SIZE = 1 << 20;
 
@@ -28,10 +28,10 @@ async function hashPath(path: string, length: number | undefined, onBytes?: (don
   const hash = createHash('sha256');
   let bytes = 0;
   if (length === 0) return { hash, bytes };
-  const range = length === undefined ? {} : { start: 0, end: length - 1 };
-  for await (const chunk of createReadStream(path, { ...range, highWaterMark: READ_SIZE })) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
+  // The next block is read while this one is hashed (read-blocks.ts).
+  for await (const block of readBlocks(path, 0, length ?? Infinity, READ_SIZE)) {
+    hash.update(block);
+    bytes += block.length;
     onBytes?.(bytes);
   }
   return { hash, bytes };

@@ -4,16 +4,16 @@
  * from) → binary chunks → `end` → the receiver's `ack`. Then `done`.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, constants as fsc } from 'node:fs';
+import { constants as fsc } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { Readable } from 'node:stream';
 import { RtcError } from '../../errors.js';
 import { DEFAULT_CHUNK_SIZE, FILE_PROTOCOL_VERSION, MAX_CHUNK_SIZE, type ControlMessage, type Work } from '../file-transfer-protocol.js';
 import type { PeerSession } from '../peer.js';
 import { digestFile, hashPrefix, type FileDigest } from './digest.js';
 import { peerFailureCode, type Link } from './link.js';
 import { printable } from './names.js';
+import { readBlocks } from './read-blocks.js';
 import { ProgressMeter } from './progress.js';
 import { failureError, summarize, withSession } from './session.js';
 import type { FailedFile, SendFilesOptions, SendSource, TransferredFile, TransferResult } from './types.js';
@@ -186,11 +186,7 @@ class Sender {
   /** Send the bytes from `offset`; returns the position reached (the file's size as sent). */
   private async stream(index: number, src: PreparedSource, size: number | null, offset: number, hash: Hash): Promise<number> {
     const meter = new ProgressMeter(this.opts.onProgress, { direction: 'send', index, name: src.name, size, offset });
-    const stream = src.stdin
-      ? this.opts.stdin!
-      : size === offset
-        ? ([] as Buffer[])
-        : createReadStream(src.path, { start: offset, end: size! - 1, highWaterMark: this.chunkSize });
+    const stream = src.stdin ? this.opts.stdin! : readBlocks(src.path, offset, size!);
     let pos = offset;
     try {
       for await (const piece of stream) {
@@ -204,8 +200,6 @@ class Sender {
       }
     } catch (e) {
       throw this.readFailure(e, src);
-    } finally {
-      if ('destroy' in stream && !src.stdin) (stream as Readable).destroy();
     }
     meter.update(pos, this.sessionBytes, true);
     return pos;
