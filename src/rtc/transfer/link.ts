@@ -163,6 +163,23 @@ export class Link {
     });
   }
 
+  /**
+   * File bytes that already arrived right behind the message just taken, up to `maxBytes` (at least one message when
+   * the next one is data): the receiver writes them with one system call instead of one per chunk.
+   */
+  takeQueuedData(maxBytes: number): Buffer[] {
+    const out: Buffer[] = [];
+    let bytes = 0;
+    while (this.queue.length > 0 && this.queue[0]!.kind === 'data') {
+      const m = this.queue[0] as { kind: 'data'; data: Buffer };
+      if (out.length > 0 && bytes + m.data.length > maxBytes) break;
+      this.queue.shift();
+      out.push(m.data);
+      bytes += m.data.length;
+    }
+    return out;
+  }
+
   async nextControl(): Promise<ControlMessage> {
     const m = await this.next();
     if (m.kind !== 'control') throw new RtcError('RTC_ERR_PROTOCOL', 'the peer sent file data outside of a file');

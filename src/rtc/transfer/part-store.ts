@@ -140,10 +140,21 @@ async function openExisting(path: string): Promise<FileHandle | undefined> {
 }
 
 /** One open partial file. `offset`/`prefix` describe what it already holds (what the receiver offers to resume). */
+/**
+ * Write-behind: once this many bytes were written since the last flush, start an fdatasync(2) in the background while
+ * the transfer goes on. The kernel then writes the file out during the transfer instead of all of it in the final
+ * fsync, which the receiver waits for before it acknowledges (64 MiB: about 45 ms at the end without it, bench/datachannel).
+ */
+const WRITE_BEHIND_BYTES = 8 * 1024 * 1024;
+
 export class PartFile {
   private fh: FileHandle | undefined;
   /** Bytes the file holds (its prefix plus what was written after it). */
   private length: number;
+  private unflushed = 0;
+  /** The background flush in flight; its error (a disk that fails) is reported by finish(). */
+  private flushing: Promise<unknown> | undefined;
+  private flushError: unknown;
 
   constructor(
     private readonly store: PartStore,
@@ -165,13 +176,37 @@ export class PartFile {
     this.prefix = undefined;
   }
 
-  async write(buf: Buffer, pos: number): Promise<void> {
-    await this.fh!.write(buf, 0, buf.length, pos);
-    this.length = Math.max(this.length, pos + buf.length);
+  /**
+   * Write `bufs` back to back from `pos`: one pwritev(2) for a batch of chunks instead of one write per chunk. A short
+   * write (a full disk returns one before ENOSPC) continues where it stopped, so nothing is silently skipped.
+   */
+  async write(bufs: Buffer[], pos: number): Promise<void> {
+    const rest = bufs.filter((b) => b.length > 0);
+    let at = pos;
+    while (rest.length > 0) {
+      const { bytesWritten } = rest.length === 1 ? await this.fh!.write(rest[0]!, 0, rest[0]!.length, at) : await this.fh!.writev(rest, at);
+      if (bytesWritten <= 0) throw Object.assign(new Error('the file system accepted no bytes'), { code: 'EIO' });
+      at += bytesWritten;
+      let skip = bytesWritten;
+      while (rest.length > 0 && skip >= rest[0]!.length) skip -= rest.shift()!.length;
+      if (skip > 0) rest[0] = rest[0]!.subarray(skip);
+    }
+    this.length = Math.max(this.length, at);
+    this.unflushed += at - pos;
+    if (this.unflushed >= WRITE_BEHIND_BYTES && !this.flushing) this.flushInBackground();
+  }
+
+  private flushInBackground(): void {
+    this.unflushed = 0;
+    this.flushing = this.fh!.datasync()
+      .catch((e: unknown) => (this.flushError ??= e))
+      .finally(() => (this.flushing = undefined));
   }
 
   /** Flush to disk and close (before the hash verdict decides commit or discard). */
   async finish(): Promise<void> {
+    await this.flushing;
+    if (this.flushError) throw this.flushError;
     await this.fh!.sync();
     await this.close();
   }
@@ -179,6 +214,7 @@ export class PartFile {
   private async close(): Promise<void> {
     const fh = this.fh;
     this.fh = undefined;
+    await this.flushing;
     await fh?.close().catch(() => {});
   }
 
