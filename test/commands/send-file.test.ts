@@ -90,7 +90,8 @@ describe('send-file / recv-file through serve on loopback', () => {
   it('resumes from the verified partial file after the receiver is killed mid-transfer', async () => {
     const src = await sub('resume-src');
     const out = await sub('resume-out');
-    const size = 16 * 1024 * 1024;
+    // Large enough that the first progress report (200 ms in) comes well before the end on the native engine (~80 MB/s).
+    const size = 64 * 1024 * 1024;
     const hash = await randomFile(join(src, 'r.bin'), size);
     const room = uniqueRoom();
     const recv1 = spawnCli(['recv-file', ...peerFlags(server.signalUrl, room), '--out', out]);
@@ -126,7 +127,7 @@ describe('send-file / recv-file through serve on loopback', () => {
   it('receiver exits 1 and keeps the partial file (no final file) when the sender is killed mid-transfer', async () => {
     const src = await sub('senderkill-src');
     const out = await sub('senderkill-out');
-    await randomFile(join(src, 's.bin'), 16 * 1024 * 1024);
+    await randomFile(join(src, 's.bin'), 64 * 1024 * 1024); // see the resume test: killed well before the end
     const room = uniqueRoom();
     const recv = spawnCli(['recv-file', ...peerFlags(server.signalUrl, room), '--out', out]);
     const recvDone = collect(recv, { timeoutMs: 120_000 });
@@ -148,7 +149,7 @@ describe('send-file / recv-file through serve on loopback', () => {
   it('fails with RTC_ERR_HASH_MISMATCH (exit 1 on both sides) when the source changes while it is sent, touching nothing of the user', async () => {
     const src = await sub('mismatch-src');
     const out = await sub('mismatch-out');
-    const size = 20 * 1024 * 1024;
+    const size = 64 * 1024 * 1024; // the sender must still be short of the last 4 MiB at its first progress report
     await randomFile(join(src, 'm.bin'), size);
     writeFileSync(join(out, 'm.bin'), 'the user had this file');
     const room = uniqueRoom();

@@ -15,7 +15,8 @@ import { printable, sanitizeFileName } from './names.js';
 import { checkOutDir, chooseTarget, freeBytes } from './out-dir.js';
 import { PartStore, writeError, type PartFile } from './part-store.js';
 import { ProgressMeter } from './progress.js';
-import { failureError, idleTimeout, summarize, withSession } from './session.js';
+import type { SelectedPair } from '../engine/types.js';
+import { failureError, idleTimeout, pairNow, summarize, withSession } from './session.js';
 import type { FailedFile, ReceiveFilesOptions, TransferredFile, TransferResult } from './types.js';
 
 /** The sender says hello as soon as the channel opens; a peer that does not is not a sender (two recv-files). */
@@ -79,6 +80,7 @@ class Receiver {
   private received = 0;
   private readonly started = Date.now();
   private ended: number | undefined;
+  private endPair: SelectedPair | undefined;
 
   constructor(
     private readonly session: PeerSession,
@@ -116,7 +118,7 @@ class Receiver {
   }
 
   private result(): TransferResult {
-    return summarize('receiver', this.session, this.files, this.failed, this.started, this.ended);
+    return summarize('receiver', this.session, this.files, this.failed, this.started, this.ended, this.endPair);
   }
 
   /** The sender's hello: its protocol version and how many files it will send (null: not said). */
@@ -157,6 +159,7 @@ class Receiver {
   private async allSettled(announced: number | null): Promise<boolean> {
     if (announced === null || this.received < announced) return false;
     this.ended = Date.now();
+    this.endPair = pairNow(this.session);
     this.link.finished = true;
     const grace = new Promise((res) => setTimeout(res, DONE_GRACE_MS).unref());
     await Promise.race([this.link.nextControl().catch(() => undefined), this.session.peerLeft, grace]);

@@ -15,7 +15,7 @@ import { peerFailureCode, type Link } from './link.js';
 import { printable } from './names.js';
 import { readBlocks } from './read-blocks.js';
 import { ProgressMeter } from './progress.js';
-import { failureError, summarize, withSession } from './session.js';
+import { failureError, pairNow, summarize, withSession } from './session.js';
 import type { FailedFile, SendFilesOptions, SendSource, TransferredFile, TransferResult } from './types.js';
 
 /** While preparing a file (hashing), tell the receiver how far we got this often, so it does not think we stalled. */
@@ -124,13 +124,14 @@ class Sender {
     this.link.sendControl({ t: 'hello', v: FILE_PROTOCOL_VERSION, files: this.sources.length });
     for (let index = 0; index < this.sources.length; index++) await this.sendOne(index);
     const ended = Date.now();
+    const pair = pairNow(session);
     this.link.sendControl({ t: 'done', files: this.sources.length });
     this.link.finished = true;
     await this.link.drained(5_000);
     // Let the receiver hang up first: our bye over signaling could overtake `done` on the data channel (TURN over TCP
     // is slow enough for that), and the receiver would think we left mid-transfer.
     await Promise.race([session.peerLeft, new Promise((r) => setTimeout(r, 3_000).unref())]);
-    const result = summarize('sender', session, this.files, this.failed, started, ended);
+    const result = summarize('sender', session, this.files, this.failed, started, ended, pair);
     if (this.failed.length) throw failureError(result);
     return result;
   }

@@ -8,6 +8,7 @@ import { connectPeer, type PeerSession } from '../peer.js';
 import { weriftPatchState } from '../werift-patches.js';
 import { channelOpen, createFileChannel, type FileChannel } from './channel.js';
 import { Link } from './link.js';
+import type { SelectedPair } from '../engine/types.js';
 import type { FailedFile, SessionOptions, TransferredFile, TransferResult } from './types.js';
 
 const DEFAULT_IDLE_TIMEOUT_MS = 15_000;
@@ -40,6 +41,16 @@ export function idleTimeout(opts: SessionOptions): number {
   return opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
 }
 
+/**
+ * The pair that carries the data, read when the data ends (both sides then read it at about the same moment, while
+ * both connections are up). Not the pair of the `connected` event: libjuice's controlled agent may still have been on
+ * its first succeeded pair then, before the controlling agent's nomination reached it (RFC 8445 §8.1.1). Not after the
+ * peer hung up either: a closed connection reports no pair, and the connect-time one would stand in for it.
+ */
+export function pairNow(session: PeerSession): SelectedPair {
+  return session.peer.selectedPair() ?? session.selectedPair;
+}
+
 export function summarize(
   role: 'sender' | 'receiver',
   session: PeerSession,
@@ -47,12 +58,10 @@ export function summarize(
   failed: FailedFile[],
   started: number,
   ended = Date.now(),
+  pair = pairNow(session),
 ): TransferResult {
   const seconds = Math.max((ended - started) / 1000, 0.001);
   const bytes = files.reduce((a, f) => a + f.transferred, 0);
-  // The pair that carried the data, read now: libjuice's controlled agent may still have been on its first succeeded
-  // pair when the connection came up, before the controlling agent's nomination reached it (RFC 8445 §8.1.1).
-  const pair = session.peer.selectedPair() ?? session.selectedPair;
   return {
     role,
     files,
