@@ -134,6 +134,8 @@ async function runWerift(): Promise<void> {
 
 async function runNdc(): Promise<void> {
   const ndc = (await import('node-datachannel')).default;
+  // An experiment knob (run.ts prints such runs without recording them): libdatachannel's SCTP settings, process-wide.
+  if (process.env.BENCH_NDC_SCTP) ndc.setSctpSettings(JSON.parse(process.env.BENCH_NDC_SCTP) as Parameters<typeof ndc.setSctpSettings>[0]);
   const pc = new ndc.PeerConnection(values.role!, { iceServers: [], bindAddress: ADDRESS, enableIceTcp: false, disableAutoNegotiation: true });
   const onOurAddress = (s: string): boolean => s.includes(` ${ADDRESS} `);
   pc.onLocalDescription((sdp, type) => {

@@ -23,6 +23,8 @@
  * (bench/lib rules), every run's MB/s, and the cores other processes used during each run (bench/lib/load.ts).
  * Writes the `<!-- bench:datachannel -->` section of bench/RESULTS.md unless --no-write. BENCH_UNPINNED=1 lets each
  * process use both cores (bench/datachannel/lib.ts `measured`) and then prints the tables without writing them.
+ * BENCH_NDC_SCTP='{"recvBufferSize":8388608,"sendBufferSize":8388608}' gives the raw node-datachannel peer other SCTP
+ * settings (node-datachannel's setSctpSettings; the README's 8 MiB experiment), also printed only.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -400,6 +402,7 @@ process.stdout.write(`${header}\n\n${matrix}\n\n${findings().join('\n')}\n\n${pe
 
 // The RESULTS section says each side is pinned to one core; an unpinned run is printed only.
 if (process.env.BENCH_UNPINNED === '1') process.stdout.write('BENCH_UNPINNED=1: every process could use every core; bench/RESULTS.md not written\n');
+else if (process.env.BENCH_NDC_SCTP) process.stdout.write('BENCH_NDC_SCTP: the raw node-datachannel peer ran with other SCTP settings; bench/RESULTS.md not written\n');
 else if (!values['no-write']) {
   writeResultsSection(
     '<!-- bench:datachannel -->',
