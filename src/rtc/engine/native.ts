@@ -44,12 +44,22 @@ class NativeFileChannel implements FileChannel {
   private state: ChannelState = 'connecting';
   private readonly stateFns = new Set<(s: ChannelState) => void>();
   private readonly lowFns = new Set<() => void>();
+  private readonly messageFns: ((m: string | Buffer) => void)[] = [];
 
   constructor(private readonly dc: Ndc.DataChannel) {
+    // node-datachannel hands each kind of callback to JavaScript through its own thread-safe function (one uv_async
+    // handle each), and libuv services the older handle first. So the peer's last message (an `error` saying why it
+    // stopped) and the channel close right behind it on the wire (RFC 6525 reset after the last TSN) could reach us
+    // close first: subscribe to messages before anything else, and report a close one turn later (setImmediate runs
+    // after the poll phase that dispatched both).
+    dc.onMessage((m) => {
+      const msg = typeof m === 'string' || Buffer.isBuffer(m) ? m : Buffer.from(m);
+      for (const fn of this.messageFns) fn(msg);
+    });
     dc.setBufferedAmountLowThreshold(NATIVE_LOW_WATER);
     dc.onOpen(() => this.set('open'));
-    dc.onClosed(() => this.set('closed'));
-    dc.onError(() => this.set('closed'));
+    dc.onClosed(() => setImmediate(() => this.set('closed')));
+    dc.onError(() => setImmediate(() => this.set('closed')));
     dc.onBufferedAmountLow(() => {
       for (const fn of [...this.lowFns]) fn();
     });
@@ -85,8 +95,9 @@ class NativeFileChannel implements FileChannel {
       throw e;
     }
   }
+  /** Listeners attach synchronously after creation (transfer/channel.ts HeldChannel), before any message can arrive. */
   onMessage(fn: (m: string | Buffer) => void): void {
-    this.dc.onMessage((m) => fn(typeof m === 'string' || Buffer.isBuffer(m) ? m : Buffer.from(m)));
+    this.messageFns.push(fn);
   }
   onState(fn: (s: ChannelState) => void): () => void {
     this.stateFns.add(fn);
