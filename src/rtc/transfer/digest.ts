@@ -4,9 +4,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { readBlocks } from './read-blocks.js';
-
-const READ_SIZE = 1 << 20;
+import { READ_BLOCK_SIZE, readBlocks } from './read-blocks.js';
 
 export interface FileDigest {
   sha256: string;
@@ -29,7 +27,7 @@ async function hashPath(path: string, length: number | undefined, onBytes?: (don
   let bytes = 0;
   if (length === 0) return { hash, bytes };
   // The next block is read while this one is hashed (read-blocks.ts).
-  for await (const block of readBlocks(path, 0, length ?? Infinity, READ_SIZE)) {
+  for await (const block of readBlocks(path, 0, length ?? Infinity, READ_BLOCK_SIZE)) {
     hash.update(block);
     bytes += block.length;
     onBytes?.(bytes);
@@ -40,7 +38,7 @@ async function hashPath(path: string, length: number | undefined, onBytes?: (don
 /** The hash state of the first `length` bytes of an open file (the receiver's own partial file). */
 export async function hashHandle(fh: FileHandle, length: number): Promise<Hash> {
   const hash = createHash('sha256');
-  const buf = Buffer.allocUnsafe(Math.min(READ_SIZE, Math.max(length, 1)));
+  const buf = Buffer.allocUnsafe(Math.min(READ_BLOCK_SIZE, Math.max(length, 1)));
   let pos = 0;
   while (pos < length) {
     const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, length - pos), pos);

@@ -139,7 +139,6 @@ async function openExisting(path: string): Promise<FileHandle | undefined> {
   return fh;
 }
 
-/** One open partial file. `offset`/`prefix` describe what it already holds (what the receiver offers to resume). */
 /**
  * Write-behind: once this many bytes were written since the last flush, start an fdatasync(2) in the background while
  * the transfer goes on. The kernel then writes the file out during the transfer instead of all of it in the final
@@ -147,6 +146,7 @@ async function openExisting(path: string): Promise<FileHandle | undefined> {
  */
 const WRITE_BEHIND_BYTES = 8 * 1024 * 1024;
 
+/** One open partial file. `offset`/`prefix` describe what it already holds (what the receiver offers to resume). */
 export class PartFile {
   private fh: FileHandle | undefined;
   /** Bytes the file holds (its prefix plus what was written after it). */
