@@ -44,6 +44,8 @@ interface SctpInternals {
   advancedPeerAckTsn: number;
   reconfigRequestSeq: number;
   lastReceivedTsn: number;
+  /** The a_rwnd the peer's INIT or INIT-ACK carried, then its latest SACK's (RFC 9260 §3.3.2, §3.3.4). */
+  peerAdvertisedRwnd: number;
   sackMisOrdered: Set<number>;
   sackImmediate: boolean;
   sendSack(): Promise<void>;
@@ -137,9 +139,12 @@ if (sending) {
 }
 
 let cumTsnAtOpen: number | undefined;
+let peerRwndAtOpen: number | undefined;
 dc.stateChanged.subscribe((s) => {
   if (s !== 'open') return;
   cumTsnAtOpen = sctpOf(pc)?.lastReceivedTsn;
+  // Before any DATA: still the window the peer's INIT/INIT-ACK advertised.
+  peerRwndAtOpen = sctpOf(pc)?.peerAdvertisedRwnd;
   if (!sending) {
     countSacks(sctpOf(pc)!);
     return;
@@ -147,7 +152,7 @@ dc.stateChanged.subscribe((s) => {
   void sendAll(dc).then((sent) => {
     dc.onMessage.subscribe((m) => {
       if (typeof m !== 'string' || !m.startsWith('done ')) return;
-      out({ result: { role: 'send', bytes: TOTAL, ...sent, receiverSha256: m.slice(5), finalTsn: sctpOf(pc)?.localTsn } });
+      out({ result: { role: 'send', bytes: TOTAL, ...sent, receiverSha256: m.slice(5), finalTsn: sctpOf(pc)?.localTsn, peerRwndAtOpen } });
       setTimeout(() => process.exit(0), 200);
     });
   });

@@ -18,6 +18,8 @@ export interface SendResult {
   sha256: string;
   receiverSha256: string;
   finalTsn: number;
+  /** The receive window the receiver advertised at association setup (patch 011: 2 MiB). */
+  peerRwndAtOpen: number;
 }
 export interface RecvResult {
   role: 'recv';

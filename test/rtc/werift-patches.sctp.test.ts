@@ -7,7 +7,8 @@
  *    the sender's I bit (§3.3.1); on a clean path about one SACK per two DATA packets;
  *  - the in-order fast path of markReceived/SACK building and the gap blocks built in serial-number order: across
  *    the 2^32 wrap of the TSN space, with loss and reordering, the cumulative TSN keeps advancing (werift 0.25.2
- *    sorted TSNs as strings there and stopped acknowledging, so the transfer stalled) and every byte arrives in order.
+ *    sorted TSNs as strings there and stopped acknowledging, so the transfer stalled) and every byte arrives in order;
+ *  - the receive window (patch 011): 2 MiB advertised at association setup.
  */
 import { describe, expect, it } from 'vitest';
 import { transfer } from '../helpers/sctp-transfer.js';
@@ -45,6 +46,8 @@ describe('patched werift SCTP under loss and reordering', () => {
 
     expect(recv.sha256).toBe(send.sha256);
     expect(recv.outOfOrder).toBe(0);
+    // Patch 011: the receiver advertised a 2 MiB window in its INIT-ACK (stock werift: 1 MiB).
+    expect(send.peerRwndAtOpen).toBe(2 * MiB);
     // 64 messages of 57 DATA chunks (1160-byte payloads at werift's MTU) and the final "end": 3,649 TSNs. Stock werift 0.25.2 sends a SACK for each; the delayed SACK
     // sends one per two new DATA packets, plus the immediate ones: the I bit at the end of a burst, and one per
     // duplicate (§6.2). Duplicates appear when this shared machine stalls a peer for longer than the retransmission
