@@ -27,7 +27,7 @@
  * settings (node-datachannel's setSctpSettings; the README's 8 MiB experiment), also printed only.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -393,8 +393,24 @@ function findings(): string[] {
   return out;
 }
 
+/**
+ * The kernel's caps on UDP socket buffers, which the figures depend on: patched werift asks for 4 MiB receive buffers
+ * (patch 003) and gets at most net.core.rmem_max; Linux's default cap is 208 KiB.
+ */
+function udpBufferLimits(): string {
+  const read = (k: string): string => {
+    try {
+      return fmt(Number(readFileSync(`/proc/sys/net/core/${k}`, 'utf8').trim()) / 1024, 0) + ' KiB';
+    } catch {
+      return 'unknown';
+    }
+  };
+  return `UDP buffer caps: net.core.rmem_max ${read('rmem_max')}, wmem_max ${read('wmem_max')} (werift asks for 4 MiB receive buffers; Linux's default cap is 208 KiB, where werift's long-path figures are lower: README §Performance).`;
+}
+
 const header = `${machineHeader(info)}. werift patched = node_modules/werift with patches/; stock = the same with the patches reversed.
 Command: \`${commandLine()}\` (as root, after \`npm run build\`).
+${udpBufferLimits()}
 ${formatLoad(load)} Compare ratios within this run, not absolute figures.`;
 
 const perCondition = condLabels.map((c) => `#### ${c}\n\n${conditionTable(c)}`).join('\n\n');
