@@ -24,7 +24,7 @@
  * Writes the `<!-- bench:datachannel -->` section of bench/RESULTS.md unless --no-write. BENCH_UNPINNED=1 lets each
  * process use both cores (bench/datachannel/lib.ts `measured`) and then prints the tables without writing them.
  * BENCH_NDC_SCTP='{"recvBufferSize":8388608,"sendBufferSize":8388608}' gives the raw node-datachannel peer other SCTP
- * settings (node-datachannel's setSctpSettings; the README's 8 MiB experiment), also printed only.
+ * settings (node-datachannel's setSctpSettings; how engine/load.ts NATIVE_SCTP_BUFFER was chosen), also printed only.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';

@@ -7,13 +7,12 @@
  * Real werift and native peers over 127.0.0.1 in this process, no ICE servers.
  */
 import { describe, expect, it } from 'vitest';
-import { buildIceConfig } from '../../../src/rtc/ice-config.js';
-import { loadEngine, NATIVE_SCTP_BUFFER } from '../../../src/rtc/engine/load.js';
+import { NATIVE_SCTP_BUFFER } from '../../../src/rtc/engine/load.js';
 import type { EngineName, EnginePeer } from '../../../src/rtc/engine/types.js';
 import type { WeriftPeer } from '../../../src/rtc/engine/werift.js';
-import { channelOpen, createFileChannel } from '../../../src/rtc/transfer/channel.js';
+import { channelOpen } from '../../../src/rtc/transfer/channel.js';
+import { enginePair } from '../../helpers/engine-pair.js';
 
-const ice = buildIceConfig({ iceAddress: '127.0.0.1' });
 const MiB = 1024 * 1024;
 
 /** werift's association (not in its typings): the peer's advertised window, before any DATA moved. */
@@ -23,17 +22,8 @@ function peerWindow(p: EnginePeer): number {
 }
 
 async function windowSeenByWerift(other: EngineName): Promise<number> {
-  const a = await (await loadEngine('werift', ice)).engine.create(ice, { trickle: false });
-  const b = await (await loadEngine(other, ice)).engine.create(ice, { trickle: false });
+  const { a, b, ca, cb } = await enginePair('werift', other);
   try {
-    const ca = createFileChannel(a);
-    const cb = createFileChannel(b);
-    await a.createOffer();
-    await a.gatheringComplete(5_000);
-    await b.applyRemote('offer', a.localSdp());
-    await b.createAnswer();
-    await b.gatheringComplete(5_000);
-    await a.applyRemote('answer', b.localSdp());
     const never = new Promise<never>(() => {});
     await Promise.all([channelOpen(ca, never), channelOpen(cb, never)]);
     return peerWindow(a);

@@ -5,26 +5,9 @@
  * connected over 127.0.0.1 in this process, with no ICE servers.
  */
 import { describe, expect, it } from 'vitest';
-import { buildIceConfig } from '../../../src/rtc/ice-config.js';
-import { loadEngine } from '../../../src/rtc/engine/load.js';
-import type { EngineName, EnginePeer, FileChannel } from '../../../src/rtc/engine/types.js';
-import { channelOpen, createFileChannel, EARLY_MESSAGES_MAX, HeldChannel } from '../../../src/rtc/transfer/channel.js';
-
-const ice = buildIceConfig({ iceAddress: '127.0.0.1' });
-
-async function pair(send: EngineName, recv: EngineName): Promise<{ a: EnginePeer; b: EnginePeer; ca: FileChannel; cb: FileChannel }> {
-  const a = await (await loadEngine(send, ice)).engine.create(ice, { trickle: false });
-  const b = await (await loadEngine(recv, ice)).engine.create(ice, { trickle: false });
-  const ca = createFileChannel(a);
-  const cb = createFileChannel(b);
-  await a.createOffer();
-  await a.gatheringComplete(5_000);
-  await b.applyRemote('offer', a.localSdp());
-  await b.createAnswer();
-  await b.gatheringComplete(5_000);
-  await a.applyRemote('answer', b.localSdp());
-  return { a, b, ca, cb };
-}
+import type { FileChannel } from '../../../src/rtc/engine/types.js';
+import { channelOpen, EARLY_MESSAGES_MAX, HeldChannel } from '../../../src/rtc/transfer/channel.js';
+import { enginePair as pair } from '../../helpers/engine-pair.js';
 
 const never = new Promise<never>(() => {});
 
