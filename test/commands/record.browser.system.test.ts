@@ -155,7 +155,7 @@ async function recordUntilPageLeaves(name: string, seconds: number, loss = 0): P
  * capture glitched, so its RTP clock advanced less than the 20 ms per packet the wall clock took: measured once at
  * load 15 on 2 cores, 1538 packets = 30.76 s of audio over 31.07 s of video, which no recorder can make end together).
  */
-async function recordAndJudge(name: string, seconds: number, loss: number, judge: (s: Session, v: RecordingVerdict) => void): Promise<void> {
+async function recordAndJudge(name: string, seconds: number, loss: number, judge: (s: Session, v: RecordingVerdict, senderAudioShortMs: number) => void): Promise<void> {
   let lastError: unknown;
   for (let attempt = 1; attempt <= 2; attempt++) {
     const s = await recordUntilPageLeaves(`${name}-${attempt}`, seconds, loss);
@@ -166,7 +166,7 @@ async function recordAndJudge(name: string, seconds: number, loss: number, judge
     // One line per judged recording in the test log: what the README's figures come from.
     process.stderr.write(`${name} (attempt ${attempt}): sent ${JSON.stringify(s.sent)}; ${describeVerdict(v)}; recorder ${JSON.stringify({ video: s.json.video, audio: s.json.audio, packetsLost: s.json.packetsLost })}\n`);
     try {
-      judge(s, v);
+      judge(s, v, senderAudioShortMs);
       return;
     } catch (e) {
       lastError = e;
@@ -216,8 +216,8 @@ describe('record a Chromium camera page, frame-exact', () => {
   }, 300_000);
 
   it('30 s with 5 % random packet loss (both ways): ≥ 95 % of the frames sent, tracks end together, clean structure', async () => {
-    await recordAndJudge('lossy', 30, 5, (s, v) => {
-      const msg = `${describeVerdict(v)}; sent ${JSON.stringify(s.sent)}; result ${JSON.stringify(s.json)}`;
+    await recordAndJudge('lossy', 30, 5, (s, v, senderAudioShortMs) => {
+      const msg = `${describeVerdict(v)}; sent ${JSON.stringify(s.sent)}; sender audio short by ${senderAudioShortMs.toFixed(0)} ms; result ${JSON.stringify(s.json)}`;
       const { video, audio } = v.timeline;
       expect(video!.frames, msg).toBeGreaterThanOrEqual(0.95 * s.sent.framesSent);
       expect(video!.frames, msg).toBeLessThanOrEqual(s.sent.framesSent + 1);
@@ -225,7 +225,12 @@ describe('record a Chromium camera page, frame-exact', () => {
       expect(video!.firstIsKeyframe, msg).toBe(true);
       // Opus is not retransmitted: the last audio packet is lost in ~5 % of runs at 5 % loss, and audio then ends one
       // 20 ms frame early (seen: 36 ms). Two frames lost at the very end (~0.25 % of runs) would still fail.
-      expect(v.avEndDiffMs!, msg).toBeLessThanOrEqual(20 + 20);
+      // When the page's own audio fell behind its video (a loaded CI machine; see recordAndJudge: seen 167 ms in both
+      // attempts of one run), no recorder can end the tracks together: audio must then end exactly that much before
+      // video, which still fails a recorder that drops or misplaces the last audio (signed, so audio running past the
+      // video fails too).
+      const lead = video!.endMs - audio!.endMs;
+      expect(Math.abs(lead - Math.max(0, senderAudioShortMs)), msg).toBeLessThanOrEqual(20 + 20);
       expect(s.sent.nacks, msg).toBeGreaterThan(10); // the loss was real: the recorder asked for retransmissions
       expectCleanFile(v);
       const dec = ffmpegDecodes(s.out);

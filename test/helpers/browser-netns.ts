@@ -83,6 +83,12 @@ export function createNetns(tag = 'web'): Netns {
     sh('ip', ['link', 'set', dev, 'netns', name]);
     sh('ip', ['link', 'set', peerDev, 'netns', name]);
     sh('ip', ['-n', name, 'addr', 'add', `${NS_ADDR}/24`, 'dev', dev]);
+    // No IPv6 link-local address on the veth ends: the kernel adds it 1.3-2 s after the link comes up (when duplicate
+    // address detection ends), by which time Chromium has often started loading the page. Chromium's network change
+    // notifier then aborts what is in flight with net::ERR_NETWORK_CHANGED, including the page's signaling socket
+    // (seen as "the page did not get ready in 30 s", first page of a file). IPv6 itself stays on: tests that need it
+    // add their own address (peer-connection.system.test.ts adds fd00::1 with nodad).
+    for (const d of [dev, peerDev]) sh('ip', ['-n', name, 'link', 'set', 'dev', d, 'addrgenmode', 'none']);
     sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
     sh('ip', ['-n', name, 'link', 'set', dev, 'up']);
     sh('ip', ['-n', name, 'link', 'set', peerDev, 'up']);
