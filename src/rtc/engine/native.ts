@@ -41,6 +41,8 @@ export const NATIVE_LOW_WATER = 1024 * 1024;
 class NativeFileChannel implements FileChannel {
   readonly highWater = NATIVE_HIGH_WATER;
   readonly lowWater = NATIVE_LOW_WATER;
+  /** rtc::DataChannel::send(const byte*, size_t) copies into a message before it returns. */
+  readonly copiesOnSend = true;
   private state: ChannelState = 'connecting';
   private readonly stateFns = new Set<(s: ChannelState) => void>();
   private readonly lowFns = new Set<() => void>();

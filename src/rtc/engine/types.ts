@@ -34,6 +34,11 @@ export interface FileChannel {
   readonly highWater: number;
   /** The buffered-low event fires when bufferedAmount drops to this. */
   readonly lowWater: number;
+  /**
+   * send() copies a Buffer before it returns, so the caller may reuse it at once (node-datachannel copies into a C++
+   * message; werift queues references to the caller's bytes until the peer acknowledges them).
+   */
+  readonly copiesOnSend: boolean;
   send(data: string | Buffer): void;
   onMessage(fn: (m: string | Buffer) => void): void;
   onState(fn: (s: ChannelState) => void): () => void;

@@ -32,6 +32,7 @@ export function dtlsExporters(pc: RTCPeerConnection): string[] {
 export class WeriftFileChannel implements FileChannel {
   readonly highWater = WERIFT_HIGH_WATER;
   readonly lowWater = WERIFT_LOW_WATER;
+  readonly copiesOnSend = false;
   constructor(private readonly dc: RTCDataChannel) {
     dc.bufferedAmountLowThreshold = WERIFT_LOW_WATER;
   }

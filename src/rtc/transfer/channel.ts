@@ -54,6 +54,9 @@ export class HeldChannel implements FileChannel {
   get lowWater(): number {
     return this.inner.lowWater;
   }
+  get copiesOnSend(): boolean {
+    return this.inner.copiesOnSend;
+  }
   send(data: string | Buffer): void {
     this.inner.send(data);
   }

@@ -27,7 +27,7 @@ async function hashPath(path: string, length: number | undefined, onBytes?: (don
   let bytes = 0;
   if (length === 0) return { hash, bytes };
   // The next block is read while this one is hashed (read-blocks.ts).
-  for await (const block of readBlocks(path, 0, length ?? Infinity, READ_BLOCK_SIZE)) {
+  for await (const block of readBlocks(path, 0, length ?? Infinity, { reuse: true })) {
     hash.update(block);
     bytes += block.length;
     onBytes?.(bytes);

@@ -206,6 +206,11 @@ export class Link {
     this.channel.send(buf);
   }
 
+  /** Whether a Buffer handed to sendData may be reused once it returns (FileChannel.copiesOnSend). */
+  get copiesOnSend(): boolean {
+    return this.channel.copiesOnSend;
+  }
+
   /** Whether `len` more bytes fit under the engine's high-water mark right now. */
   hasRoom(len: number): boolean {
     return this.channel.bufferedAmount + len <= this.channel.highWater;

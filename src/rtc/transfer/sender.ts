@@ -187,7 +187,7 @@ class Sender {
   /** Send the bytes from `offset`; returns the position reached (the file's size as sent). */
   private async stream(index: number, src: PreparedSource, size: number | null, offset: number, hash: Hash): Promise<number> {
     const meter = new ProgressMeter(this.opts.onProgress, { direction: 'send', index, name: src.name, size, offset });
-    const stream = src.stdin ? this.opts.stdin! : readBlocks(src.path, offset, size!);
+    const stream = src.stdin ? this.opts.stdin! : readBlocks(src.path, offset, size!, { reuse: this.link.copiesOnSend });
     let pos = offset;
     try {
       for await (const piece of stream) {
