@@ -11,7 +11,7 @@
  *   node-datachannel raw libdatachannel (C++), the native reference.
  *
  *   sudo npx tsx bench/datachannel/run.ts [--runs 3] [--mib 64] [--conditions loopback,0/0,20/0,50/0,0/1,20/1,50/1]
- *     [--variants send-file,send-file-native,werift,werift-stock,node-datachannel] [--cap 30] [--no-write]
+ *     [--variants send-file,send-file-native,werift,werift-stock,node-datachannel] [--cap 30] [--no-write] [--section NAME]
  *
  * Conditions: `loopback` is 127.0.0.1 in this namespace; `R/L` is R ms round-trip time and L % loss (each direction)
  * between two network namespaces through bench/netem (needs root and gcc). Sender on CPU 0, receiver on CPU 1.
@@ -21,7 +21,8 @@
  * it themselves; for send-file, whole-process CPU minus the same processes' CPU for a 1-byte transfer, measured first
  * in each condition). Reported per variant and condition: the median run by MB/s, its CPU figures from that same run
  * (bench/lib rules), every run's MB/s, and the cores other processes used during each run (bench/lib/load.ts).
- * Writes the `<!-- bench:datachannel -->` section of bench/RESULTS.md unless --no-write. BENCH_UNPINNED=1 lets each
+ * Writes the `<!-- bench:datachannel -->` section of bench/RESULTS.md unless --no-write (with --section NAME:
+ * `<!-- bench:datachannel-NAME -->`, for a partial run that must not replace the last full one). BENCH_UNPINNED=1 lets each
  * process use both cores (bench/datachannel/lib.ts `measured`) and then prints the tables without writing them.
  * BENCH_NDC_SCTP='{"recvBufferSize":8388608,"sendBufferSize":8388608}' gives the raw node-datachannel peer other SCTP
  * settings (node-datachannel's setSctpSettings; how engine/load.ts NATIVE_SCTP_BUFFER was chosen), also printed only.
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     variants: { type: 'string', default: 'send-file,send-file-native,werift,werift-stock,node-datachannel' },
     cap: { type: 'string', default: '30' },
     'no-write': { type: 'boolean', default: false },
+    section: { type: 'string' },
   },
 });
 const RUNS = Number(values.runs);
@@ -420,9 +422,11 @@ process.stdout.write(`${header}\n\n${matrix}\n\n${findings().join('\n')}\n\n${pe
 if (process.env.BENCH_UNPINNED === '1') process.stdout.write('BENCH_UNPINNED=1: every process could use every core; bench/RESULTS.md not written\n');
 else if (process.env.BENCH_NDC_SCTP) process.stdout.write('BENCH_NDC_SCTP: the raw node-datachannel peer ran with other SCTP settings; bench/RESULTS.md not written\n');
 else if (!values['no-write']) {
+  // A partial run (some conditions or variants, e.g. after a change that only moves loopback figures) goes to its own
+  // section, so it does not replace the last full run.
   writeResultsSection(
-    '<!-- bench:datachannel -->',
-    `### Data channel: send-file on both engines vs raw werift (patched and stock) vs node-datachannel, on loopback and with latency/loss
+    values.section ? `<!-- bench:datachannel-${values.section} -->` : '<!-- bench:datachannel -->',
+    `### Data channel${values.section ? ` (${values.section})` : ''}: send-file on both engines vs raw werift (patched and stock) vs node-datachannel, on loopback and with latency/loss
 
 ${header}
 
