@@ -37,6 +37,35 @@ describe('the transfer channel before the link listens', () => {
   }, 30_000);
 });
 
+describe('copiesOnSend (the sender reuses its read buffers on an engine that claims it: read-blocks.ts)', () => {
+  it.each([
+    ['native', 'werift'],
+    ['native', 'native'],
+  ] as const)('%s → %s: one 64 KiB buffer refilled after each send still arrives as 64 different messages', async (send, recv) => {
+    const { a, b, ca, cb } = await pair(send, recv);
+    try {
+      expect(ca.copiesOnSend).toBe(true);
+      const got: Buffer[] = [];
+      cb.onMessage((m) => typeof m !== 'string' && got.push(Buffer.from(m)));
+      await Promise.all([channelOpen(ca, never), channelOpen(cb, never)]);
+      const buf = Buffer.alloc(65_536);
+      // All 64 are queued at once (4 MiB, past what the network takes in one go): an engine that kept a reference
+      // would send the last fill many times.
+      for (let i = 0; i < 64; i++) ca.send(buf.fill(i));
+      await expect.poll(() => got.length, { timeout: 15_000 }).toBe(64);
+      expect(got.map((m) => (m.every((x) => x === m[0]) ? m[0] : -1))).toEqual([...Array(64).keys()]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  }, 30_000);
+
+  it('werift does not claim it: it queues references to what it sends until they are acknowledged', async () => {
+    const { a, b, ca } = await pair('werift', 'werift');
+    await Promise.all([a.close(), b.close()]);
+    expect(ca.copiesOnSend).toBe(false);
+  });
+});
+
 describe('HeldChannel', () => {
   function fake(): { inner: FileChannel; deliver: (m: string) => void } {
     let deliver: (m: string) => void = () => {};
