@@ -422,11 +422,18 @@ process.stdout.write(`${header}\n\n${matrix}\n\n${findings().join('\n')}\n\n${pe
 if (process.env.BENCH_UNPINNED === '1') process.stdout.write('BENCH_UNPINNED=1: every process could use every core; bench/RESULTS.md not written\n');
 else if (process.env.BENCH_NDC_SCTP) process.stdout.write('BENCH_NDC_SCTP: the raw node-datachannel peer ran with other SCTP settings; bench/RESULTS.md not written\n');
 else if (!values['no-write']) {
-  // A partial run (some conditions or variants, e.g. after a change that only moves loopback figures) goes to its own
+  /** Which kinds of path this run measured, for the section title. */
+function where(): string {
+  const lo = conditions.some((c) => !c.netem);
+  const far = conditions.some((c) => c.netem);
+  return lo && far ? 'on loopback and with latency/loss' : lo ? 'on loopback' : 'with latency/loss';
+}
+
+// A partial run (some conditions or variants, e.g. after a change that only moves loopback figures) goes to its own
   // section, so it does not replace the last full run.
   writeResultsSection(
     values.section ? `<!-- bench:datachannel-${values.section} -->` : '<!-- bench:datachannel -->',
-    `### Data channel${values.section ? ` (${values.section})` : ''}: send-file on both engines vs raw werift (patched and stock) vs node-datachannel, on loopback and with latency/loss
+    `### Data channel${values.section ? ` (${values.section})` : ''}: send-file on both engines vs raw werift (patched and stock) vs node-datachannel, ${where()}
 
 ${header}
 
