@@ -5,8 +5,8 @@ import { defineConfig } from 'vitest/config';
 //           real rtc-cli processes and werift peers on 127.0.0.1.
 //   system  `npm run test:system`: *.system.test.ts (the SOLO files below as project system-solo, on their own).
 //           coturn, netns/nftables NATs, Chromium, ffprobe/mkvinfo, redis-server, aiortc/webrtcbin, the npm registry,
-//           root. A missing prerequisite fails the test with the
-//           package to install (test/helpers/prereq.ts); nothing skips.
+//           root. A missing prerequisite fails the test with the package to install (test/helpers/prereq.ts); nothing
+//           skips.
 const SYSTEM = 'test/**/*.system.test.ts';
 // Judged frame by frame against what Chromium says it sent: they need a sender that is not starved. Next to another
 // heavy file (aiortc or webrtcbin encoding video) on 2 cores, Chromium's fake microphone fell 0.17-0.6 s behind its

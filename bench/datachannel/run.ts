@@ -395,6 +395,13 @@ function findings(): string[] {
   return out;
 }
 
+/** Which kinds of path this run measured, for the section title. */
+function where(): string {
+  const lo = conditions.some((c) => !c.netem);
+  const far = conditions.some((c) => c.netem);
+  return lo && far ? 'on loopback and with latency/loss' : lo ? 'on loopback' : 'with latency/loss';
+}
+
 /**
  * The kernel's caps on UDP socket buffers, which the figures depend on: patched werift asks for 4 MiB receive buffers
  * (patch 003) and gets at most net.core.rmem_max; Linux's default cap is 208 KiB.
@@ -422,14 +429,7 @@ process.stdout.write(`${header}\n\n${matrix}\n\n${findings().join('\n')}\n\n${pe
 if (process.env.BENCH_UNPINNED === '1') process.stdout.write('BENCH_UNPINNED=1: every process could use every core; bench/RESULTS.md not written\n');
 else if (process.env.BENCH_NDC_SCTP) process.stdout.write('BENCH_NDC_SCTP: the raw node-datachannel peer ran with other SCTP settings; bench/RESULTS.md not written\n');
 else if (!values['no-write']) {
-  /** Which kinds of path this run measured, for the section title. */
-function where(): string {
-  const lo = conditions.some((c) => !c.netem);
-  const far = conditions.some((c) => c.netem);
-  return lo && far ? 'on loopback and with latency/loss' : lo ? 'on loopback' : 'with latency/loss';
-}
-
-// A partial run (some conditions or variants, e.g. after a change that only moves loopback figures) goes to its own
+  // A partial run (some conditions or variants, e.g. after a change that only moves loopback figures) goes to its own
   // section, so it does not replace the last full run.
   writeResultsSection(
     values.section ? `<!-- bench:datachannel-${values.section} -->` : '<!-- bench:datachannel -->',
