@@ -47,7 +47,11 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
   return collect(child, opts);
 }
 
-export function collect(child: ChildProcessWithoutNullStreams, opts: Pick<CliOptions, 'input' | 'timeoutMs'> = {}): Promise<CliResult> {
+/** `keepStdin`: leave the child's stdin open for the caller to write and end (otherwise it gets `input`, or EOF). */
+export function collect(
+  child: ChildProcessWithoutNullStreams,
+  opts: Pick<CliOptions, 'input' | 'timeoutMs'> & { keepStdin?: boolean } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
@@ -62,6 +66,7 @@ export function collect(child: ChildProcessWithoutNullStreams, opts: Pick<CliOpt
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
+    if (opts.keepStdin) return;
     if (opts.input !== undefined) child.stdin.end(opts.input);
     else child.stdin.end();
   });
